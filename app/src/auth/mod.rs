@@ -1,0 +1,84 @@
+//! Who is signed in, as both halves of the app see it, and the server functions that change it.
+
+mod api;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+pub use api::{LogIn, LogOut, SignUp, log_in, log_out, sign_up};
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A role on the wire (mirrors `billhook_core::accounts::Role`, which is server-only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Customer,
+    Admin,
+    Viewer,
+}
+
+/// The signed-in account, as the pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+}
+
+impl SessionUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// The request's signed-in account (or none). The server's session middleware puts it in the
+/// request extensions once per request; pages and server functions read it from there.
+#[derive(Debug, Clone, Default)]
+pub struct CurrentUser(pub Option<SessionUser>);
+
+/// Context: the account this page was rendered for.
+#[derive(Debug, Clone, Copy)]
+pub struct UserContext(pub Signal<Option<SessionUser>>);
+
+/// Makes the signed-in account available to every component. Computed on the server from the
+/// request and serialised into the page, so hydration sees exactly what the server rendered.
+pub fn provide_current_user() {
+    let shared = leptos::server::SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            server::request_user()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None::<SessionUser>
+        }
+    });
+    let user = shared.into_inner();
+    provide_context(UserContext(Signal::stored(user)));
+}
+
+/// The signed-in account, if any.
+pub fn use_current_user() -> Signal<Option<SessionUser>> {
+    use_context::<UserContext>().map(|c| c.0).unwrap_or_else(|| Signal::stored(None))
+}
+
+/// A `next` target is followed only if it is a path on this site (no open redirect).
+pub fn safe_next(next: &str, default: &str) -> String {
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    if local { next.to_string() } else { default.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(safe_next("/account", "/"), "/account");
+        assert_eq!(safe_next("https://evil.example", "/"), "/");
+        assert_eq!(safe_next("//evil.example", "/"), "/");
+        assert_eq!(safe_next("/\\evil.example", "/"), "/");
+        assert_eq!(safe_next("", "/account"), "/account");
+    }
+}

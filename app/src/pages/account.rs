@@ -1,0 +1,44 @@
+//! The customer area: everything under `/account` needs a log-in.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Outlet, Redirect},
+    hooks::use_location,
+};
+
+use crate::auth::use_current_user;
+
+/// Guards `/account/...`: without a log-in, redirects to the log-in page (302 on the server).
+#[component]
+pub fn CustomerArea() -> impl IntoView {
+    let user = use_current_user();
+    let location = use_location();
+    move || match user.get() {
+        Some(_) => Outlet().into_any(),
+        None => {
+            let next = location.pathname.get_untracked();
+            view! { <Redirect path=format!("/login?next={next}") /> }.into_any()
+        }
+    }
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let user = use_current_user();
+    view! {
+        <Title text="Your account - Billhook" />
+        <section class="card">
+            <h1>"Your account"</h1>
+            {move || user.get().map(|user| view! {
+                <dl>
+                    <dt>"E-mail"</dt>
+                    <dd data-testid="account-email">{user.email}</dd>
+                    <dt>"Role"</dt>
+                    <dd>{format!("{:?}", user.role).to_lowercase()}</dd>
+                </dl>
+            })}
+            <p class="hint">"Subscriptions, payment methods, invoices and data exports will appear here."</p>
+        </section>
+    }
+}

@@ -1,0 +1,53 @@
+//! Error pages. On the server each sets its HTTP status before the first byte is sent.
+
+use http::StatusCode;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+fn set_status(_status: StatusCode) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(_status);
+    }
+}
+
+#[component]
+fn ErrorPage(status: StatusCode, title: &'static str, children: Children) -> impl IntoView {
+    set_status(status);
+    view! {
+        <Title text=format!("{title} - Billhook") />
+        <section class="card narrow error-page">
+            <p class="status">{status.as_u16()}</p>
+            <h1>{title}</h1>
+            {children()}
+            <p><a href="/">"Back to the start page"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <ErrorPage status=StatusCode::NOT_FOUND title="Page not found">
+            <p>"There is no page at this address."</p>
+        </ErrorPage>
+    }
+}
+
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    view! {
+        <ErrorPage status=StatusCode::FORBIDDEN title="Not allowed">
+            <p>"Your account may not see this page."</p>
+        </ErrorPage>
+    }
+}
+
+#[component]
+pub fn ServerError() -> impl IntoView {
+    view! {
+        <ErrorPage status=StatusCode::INTERNAL_SERVER_ERROR title="Something went wrong">
+            <p>"We could not show this page. The error has been logged; please try again."</p>
+        </ErrorPage>
+    }
+}

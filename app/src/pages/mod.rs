@@ -1,0 +1,9 @@
+//! One file per page family.
+
+pub mod account;
+pub mod admin;
+pub mod errors;
+pub mod home;
+pub mod login;
+pub mod signup;
+mod form;

@@ -1,0 +1,181 @@
+//! The one store handle the rest of Billhook calls: a pool on SQLite (the embedded default) or on
+//! PostgreSQL (the shared host for a cluster), chosen by the `DATABASE_URL` scheme.
+//!
+//! Queries are plain runtime-checked sqlx queries written once where both dialects agree (SQLite
+//! accepts PostgreSQL's `$1` placeholders) and as side-by-side pairs ([`Sql`]) where they differ.
+//! Each is exercised on both databases by the integration tests.
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::Context;
+use sqlx::{
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    /// Tells the kind from a `DATABASE_URL`.
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got a URL with another scheme)")
+        }
+    }
+}
+
+/// The same statement in each dialect, kept side by side.
+pub struct Sql {
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// Pool settings that the configuration controls.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// A connection pool on one of the two supported databases.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of a [`Db`]; the body is compiled once for
+/// each database, so one query text and one row type serve both.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Opens a pool for `url`. A SQLite file (and its folder) is created when missing, in WAL mode.
+    pub async fn connect(url: &str, options: &PoolOptions) -> anyhow::Result<Self> {
+        match DbKind::from_url(url)? {
+            DbKind::Sqlite => {
+                let connect = SqliteConnectOptions::from_str(url)
+                    .context("parsing the SQLite DATABASE_URL")?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                if let Some(dir) = connect.get_filename().parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("creating the database folder {}", dir.display()))?;
+                    }
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await
+                    .context("opening the SQLite database")?;
+                Ok(Self::Sqlite(pool))
+            }
+            DbKind::Postgres => {
+                let connect = PgConnectOptions::from_str(url).context("parsing the PostgreSQL DATABASE_URL")?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await
+                    .context("connecting to PostgreSQL")?;
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn kind(&self) -> DbKind {
+        match self {
+            Self::Sqlite(_) => DbKind::Sqlite,
+            Self::Postgres(_) => DbKind::Postgres,
+        }
+    }
+
+    /// Picks the statement for this database.
+    pub fn sql(&self, sql: &Sql) -> &'static str {
+        match self {
+            Self::Sqlite(_) => sql.sqlite,
+            Self::Postgres(_) => sql.postgres,
+        }
+    }
+
+    fn migrator(&self) -> Migrator {
+        let embedded = match self {
+            Self::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Self::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        let mut migrator = Migrator::with_migrations(embedded.migrations.to_vec());
+        // The job queue's own migrations may share the bookkeeping table: tolerate versions that
+        // are not Billhook's.
+        migrator.set_ignore_missing(true);
+        migrator
+    }
+
+    /// Applies Billhook's migrations (idempotent).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = self.migrator();
+        on_db!(self, pool => migrator.run(pool).await).context("applying database migrations")?;
+        Ok(())
+    }
+
+    /// Readiness: the database answers and every embedded migration has been applied.
+    pub async fn check_ready(&self) -> Result<(), NotReady> {
+        let applied: Vec<i64> = on_db!(self, pool => {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(|e| NotReady::Unreachable(e.to_string()))?;
+        let pending: Vec<i64> = self
+            .migrator()
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect();
+        if pending.is_empty() { Ok(()) } else { Err(NotReady::MigrationsPending(pending)) }
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await);
+    }
+}
+
+/// Why `/readyz` says no.
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
+    #[error("migrations not applied: {0:?}")]
+    MigrationsPending(Vec<i64>),
+}

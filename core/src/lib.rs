@@ -1,0 +1,10 @@
+//! Billhook's server-only domain layer: storage on SQLite or PostgreSQL, accounts, login
+//! throttling and the session store. Nothing here is compiled to WASM; the Leptos server functions
+//! in `app` are thin wrappers over these functions.
+
+pub mod accounts;
+pub mod clock;
+pub mod db;
+pub mod sessions;
+
+pub use db::{Db, DbKind};

@@ -1,0 +1,11 @@
+# Sourced by Billhook's scripts: where tools and build caches live (outside the clone, so that a
+# fresh clone on a warm machine reuses them) and the PATH that finds the tools.
+export BILLHOOK_CACHE="${BILLHOOK_CACHE:-$HOME/.cache/billhook}"
+tools_dir="$BILLHOOK_CACHE/tools"
+node_tools_dir="$BILLHOOK_CACHE/node-tools"
+export PATH="$tools_dir/bin:$node_tools_dir/node_modules/.bin:$PATH"
+# cargo-leptos (release server + WASM) and plain cargo (unit/integration tests, clippy) get
+# separate target directories: a dev cargo-leptos build sets RUSTFLAGS that would make the two
+# rebuild each other from scratch.
+leptos_target_dir="$BILLHOOK_CACHE/target-leptos"
+cargo_target_dir="$BILLHOOK_CACHE/target"

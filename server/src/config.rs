@@ -1,0 +1,169 @@
+//! Settings: built-in defaults < optional `billhook.toml` (or `BILLHOOK_CONFIG`) < environment
+//! (`DATABASE_URL`, `BILLHOOK_*`). The Leptos site options (`LEPTOS_SITE_ADDR`, ...) are read by
+//! Leptos itself. README.md has the table of every variable; keep the two in step.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use billhook_core::{accounts::ThrottlePolicy, db::PoolOptions};
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://path` (created when missing) or `postgres://...`. May hold a password.
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    /// The address users reach Billhook at (`https://billing.example.com`). Used as the only
+    /// accepted Origin for state-changing requests; `https` also makes cookies Secure.
+    pub public_url: Option<url::Url>,
+    /// Force the Secure cookie attribute on or off (default: on when `public_url` is https).
+    pub secure_cookies: Option<bool>,
+    /// Sessions end after this long without a request.
+    pub session_idle_minutes: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
+    pub login_window_seconds: u64,
+    pub login_max_failures_per_account: u32,
+    pub login_max_failures_per_ip: u32,
+    /// Largest request body accepted by the web role, in bytes.
+    pub request_body_limit_bytes: usize,
+    /// A request that takes longer is answered 408.
+    pub request_timeout_seconds: u64,
+    /// On SIGTERM/SIGINT, how long running work may take to finish.
+    pub shutdown_timeout_seconds: u64,
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: SecretString::from("sqlite://data/billhook.db"),
+            database_max_connections: 16,
+            public_url: None,
+            secure_cookies: None,
+            session_idle_minutes: 60 * 24 * 7,
+            trust_proxy_headers: false,
+            login_window_seconds: 15 * 60,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 50,
+            request_body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_seconds: 30,
+            shutdown_timeout_seconds: 30,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the layered settings. `file` defaults to `billhook.toml` in the working directory
+    /// (`BILLHOOK_CONFIG` names another); a missing default file is fine, a missing named one is not.
+    pub fn load(file: Option<PathBuf>) -> anyhow::Result<Self> {
+        let named = file.or_else(|| std::env::var_os("BILLHOOK_CONFIG").map(PathBuf::from));
+        if let Some(path) = &named {
+            anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
+        }
+        let path = named.unwrap_or_else(|| PathBuf::from("billhook.toml"));
+        Figment::new()
+            .merge(Toml::file(&path))
+            .merge(Env::prefixed("BILLHOOK_").filter(|key| !is_tooling_variable(key.as_str())))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+            .with_context(|| format!("reading the configuration ({} and the environment)", path.display()))
+    }
+
+    pub fn pool_options(&self) -> PoolOptions {
+        PoolOptions { max_connections: self.database_max_connections, ..PoolOptions::default() }
+    }
+
+    pub fn throttle_policy(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            window: Duration::from_secs(self.login_window_seconds),
+            max_failures_per_account: self.login_max_failures_per_account,
+            max_failures_per_ip: self.login_max_failures_per_ip,
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| self.public_url.as_ref().is_some_and(|u| u.scheme() == "https"))
+    }
+
+    /// The database URL with any password replaced, for logs.
+    pub fn database_url_redacted(&self) -> String {
+        redact_url(self.database_url.expose_secret())
+    }
+}
+
+/// `BILLHOOK_*` variables that belong to the scripts and tests, not to the server's settings.
+fn is_tooling_variable(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "config" || key == "cache" || key.starts_with("test_")
+}
+
+fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_debug_output_or_logs() {
+        let settings = Settings { database_url: SecretString::from("postgres://bill:hunter2@db/billhook"), ..Settings::default() };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+        assert_eq!(settings.database_url_redacted(), "postgres://bill:REDACTED@db/billhook");
+    }
+
+    #[test]
+    fn secure_cookies_follow_the_public_url_unless_forced() {
+        let mut settings = Settings { public_url: Some("https://billing.example.com".parse().unwrap()), ..Settings::default() };
+        assert!(settings.secure_cookies());
+        settings.secure_cookies = Some(false);
+        assert!(!settings.secure_cookies());
+        assert!(!Settings::default().secure_cookies());
+    }
+
+    #[test]
+    fn file_values_are_overridden_by_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("billhook.toml", "database_max_connections = 4\nlogin_max_failures_per_ip = 9\n")?;
+            jail.set_env("BILLHOOK_LOGIN_MAX_FAILURES_PER_IP", "3");
+            jail.set_env("DATABASE_URL", "sqlite://elsewhere.db");
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.database_max_connections, 4);
+            assert_eq!(settings.login_max_failures_per_ip, 3);
+            assert_eq!(settings.database_url.expose_secret(), "sqlite://elsewhere.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_setting_is_an_error_not_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("billhook.toml", "databse_url = \"typo\"\n")?;
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+}

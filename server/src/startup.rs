@@ -1,0 +1,143 @@
+//! Start-up, apart from `main`: open the database, build the state, bind the listener (port 0 in
+//! tests), and run the roles until a shutdown signal.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use app::AppState;
+use billhook_core::{Db, accounts::Accounts};
+use leptos::config::{LeptosOptions, get_configuration};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{cli::ServeRole, config::Settings, http, roles};
+
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    Db::connect(settings.database_url.expose_secret(), &settings.pool_options())
+        .await
+        .with_context(|| format!("opening {}", settings.database_url_redacted()))
+}
+
+/// The site options from cargo-leptos' `LEPTOS_*` variables, with Billhook's output name when
+/// the binary runs outside cargo-leptos.
+pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    let mut options = get_configuration(None).context("reading the LEPTOS_* site options")?.leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "billhook".into();
+    }
+    Ok(options)
+}
+
+/// Opens the database, applies migrations and assembles the state.
+pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
+    let db = open_database(settings).await?;
+    db.migrate().await?;
+    let accounts = Accounts::new(db.clone(), settings.throttle_policy());
+    Ok(AppState { leptos_options, db, accounts })
+}
+
+pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
+    open_state_with(settings, leptos_options()?).await
+}
+
+/// The web role: an HTTP server bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    port: u16,
+}
+
+impl Application {
+    /// Binds `state.leptos_options.site_addr` (port 0 picks a free port).
+    pub async fn build(settings: &Settings, state: AppState) -> anyhow::Result<Self> {
+        let addr = state.leptos_options.site_addr;
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let port = listener.local_addr()?.port();
+        let router = http::router(settings, state);
+        Ok(Self { listener, router, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets requests in flight finish.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.listener.local_addr()?, "web role listening");
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+            .context("HTTP server")
+    }
+}
+
+/// `billhook serve`: runs the chosen roles until SIGTERM/SIGINT, then stops them within the
+/// shutdown timeout.
+pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
+    tracing::info!(?role, database = %settings.database_url_redacted(), "starting billhook");
+    let state = open_state(&settings).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    if matches!(role, ServeRole::Web | ServeRole::All) {
+        let app = Application::build(&settings, state.clone()).await?;
+        tasks.spawn(app.run_until_stopped(shutdown.clone()));
+    }
+    if matches!(role, ServeRole::Worker | ServeRole::All) {
+        tasks.spawn(roles::worker(state.clone(), shutdown.clone()));
+    }
+    if matches!(role, ServeRole::Scheduler | ServeRole::All) {
+        tasks.spawn(roles::scheduler(state.clone(), shutdown.clone()));
+    }
+
+    // The first role to end (by error or by shutdown) stops the others.
+    let mut outcome = Ok(());
+    if let Some(first) = tasks.join_next().await {
+        outcome = first.context("a role panicked").and_then(|r| r);
+        if let Err(e) = &outcome {
+            tracing::error!(error = ?e, "a role stopped with an error; shutting down");
+        }
+    }
+    shutdown.cancel();
+    let grace = Duration::from_secs(settings.shutdown_timeout_seconds);
+    let rest = async {
+        while let Some(result) = tasks.join_next().await {
+            if let Err(e) = result.context("a role panicked").and_then(|r| r) {
+                tracing::error!(error = ?e, "a role stopped with an error");
+            }
+        }
+    };
+    if tokio::time::timeout(grace, rest).await.is_err() {
+        tracing::warn!(seconds = grace.as_secs(), "roles did not stop within the shutdown timeout");
+    }
+    state.db.close().await;
+    tracing::info!("billhook stopped");
+    outcome
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+    shutdown.cancel();
+}
