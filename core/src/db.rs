@@ -156,12 +156,7 @@ impl Db {
                 .await
         })
         .map_err(|e| NotReady::Unreachable(e.to_string()))?;
-        let pending: Vec<i64> = self
-            .migrator()
-            .iter()
-            .map(|m| m.version)
-            .filter(|v| !applied.contains(v))
-            .collect();
+        let pending: Vec<i64> = self.migrator().iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect();
         if pending.is_empty() { Ok(()) } else { Err(NotReady::MigrationsPending(pending)) }
     }
 

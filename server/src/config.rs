@@ -130,14 +130,16 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_debug_output_or_logs() {
-        let settings = Settings { database_url: SecretString::from("postgres://bill:hunter2@db/billhook"), ..Settings::default() };
+        let settings =
+            Settings { database_url: SecretString::from("postgres://bill:hunter2@db/billhook"), ..Settings::default() };
         assert!(!format!("{settings:?}").contains("hunter2"));
         assert_eq!(settings.database_url_redacted(), "postgres://bill:REDACTED@db/billhook");
     }
 
     #[test]
     fn secure_cookies_follow_the_public_url_unless_forced() {
-        let mut settings = Settings { public_url: Some("https://billing.example.com".parse().unwrap()), ..Settings::default() };
+        let mut settings =
+            Settings { public_url: Some("https://billing.example.com".parse().unwrap()), ..Settings::default() };
         assert!(settings.secure_cookies());
         settings.secure_cookies = Some(false);
         assert!(!settings.secure_cookies());

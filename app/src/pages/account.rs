@@ -2,11 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::{Outlet, Redirect},
-    hooks::use_location,
-};
+use leptos_router::{components::Outlet, hooks::use_location};
 
+use super::errors::LoginRequired;
 use crate::auth::use_current_user;
 
 /// Guards `/account/...`: without a log-in, redirects to the log-in page (302 on the server).
@@ -16,10 +14,7 @@ pub fn CustomerArea() -> impl IntoView {
     let location = use_location();
     move || match user.get() {
         Some(_) => Outlet().into_any(),
-        None => {
-            let next = location.pathname.get_untracked();
-            view! { <Redirect path=format!("/login?next={next}") /> }.into_any()
-        }
+        None => view! { <LoginRequired next=location.pathname.get_untracked() /> }.into_any(),
     }
 }
 

@@ -3,13 +3,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::{Outlet, Redirect},
-    hooks::use_location,
-};
+use leptos_router::{components::Outlet, hooks::use_location};
 use serde::{Deserialize, Serialize};
 
-use super::errors::{Forbidden, ServerError};
+use super::errors::{Forbidden, LoginRequired, ServerError};
 use crate::{AppError, Role, auth::use_current_user};
 
 #[component]
@@ -19,10 +16,7 @@ pub fn AdminArea() -> impl IntoView {
     move || match user.get() {
         Some(user) if user.is_admin() => Outlet().into_any(),
         Some(_) => Forbidden().into_any(),
-        None => {
-            let next = location.pathname.get_untracked();
-            view! { <Redirect path=format!("/login?next={next}") /> }.into_any()
-        }
+        None => view! { <LoginRequired next=location.pathname.get_untracked() /> }.into_any(),
     }
 }
 
@@ -52,7 +46,12 @@ pub async fn admin_overview() -> Result<AdminOverviewData, AppError> {
         .list(None, 20)
         .await?
         .iter()
-        .map(|u| AccountSummary { id: u.id, email: u.email.clone(), role: u.role.into(), created_at_ms: u.created_at_ms })
+        .map(|u| AccountSummary {
+            id: u.id,
+            email: u.email.clone(),
+            role: u.role.into(),
+            created_at_ms: u.created_at_ms,
+        })
         .collect();
     Ok(AdminOverviewData { account_count, latest_accounts })
 }

@@ -51,3 +51,21 @@ pub fn ServerError() -> impl IntoView {
         </ErrorPage>
     }
 }
+
+/// Sends a visitor who is not logged in to the log-in page, then back to `next`. On the server
+/// this is a real 302 whatever the client accepts; in the browser, a client-side navigation.
+#[component]
+pub fn LoginRequired(next: String) -> impl IntoView {
+    let target = format!("/login?next={next}");
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(StatusCode::FOUND);
+        if let Ok(location) = http::HeaderValue::from_str(&target) {
+            response.insert_header(http::header::LOCATION, location);
+        }
+    }
+    view! {
+        <leptos_router::components::Redirect path=target.clone() />
+        <p>"Please " <a href=target>"log in"</a> " first."</p>
+    }
+}

@@ -50,7 +50,18 @@ mod tests {
 
     #[test]
     fn implausible_addresses_are_refused() {
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "ada@.com", "ada@example.com.", "a da@example.com", "ada@ex..com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@.com",
+            "ada@example.com.",
+            "a da@example.com",
+            "ada@ex..com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

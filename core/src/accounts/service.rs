@@ -35,17 +35,16 @@ impl From<sqlx::Error> for AccountError {
 }
 
 fn user_from_row(row: repo::UserRow) -> Result<(User, PasswordHash), AccountError> {
-    let role = Role::parse(&row.role)
-        .ok_or_else(|| anyhow::anyhow!("user {} has an unknown role {:?}", row.id, row.role))?;
-    Ok((
-        User { id: row.id, email: row.email, role, created_at_ms: row.created_at },
-        PasswordHash(row.password_hash),
-    ))
+    let role =
+        Role::parse(&row.role).ok_or_else(|| anyhow::anyhow!("user {} has an unknown role {:?}", row.id, row.role))?;
+    Ok((User { id: row.id, email: row.email, role, created_at_ms: row.created_at }, PasswordHash(row.password_hash)))
 }
 
 /// Argon2 work off the async runtime's threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AccountError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| AccountError::Internal(anyhow::anyhow!("password hashing task: {e}")))
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AccountError::Internal(anyhow::anyhow!("password hashing task: {e}")))
 }
 
 /// A hash that no password matches, verified when the e-mail is unknown so that a log-in takes as
@@ -72,7 +71,8 @@ impl Accounts {
     /// Creates a customer account.
     pub async fn sign_up(&self, email: &str, password: String) -> Result<User, AccountError> {
         let email = Email::parse(email).map_err(|message| AccountError::Invalid { field: "email", message })?;
-        let password = Password::parse(password).map_err(|message| AccountError::Invalid { field: "password", message })?;
+        let password =
+            Password::parse(password).map_err(|message| AccountError::Invalid { field: "password", message })?;
         self.insert(email, password, Role::Customer).await
     }
 
@@ -89,7 +89,8 @@ impl Accounts {
     /// Creates an account with `role`, or gives an existing one that role and this password.
     pub async fn upsert(&self, email: &str, password: String, role: Role) -> Result<User, AccountError> {
         let email = Email::parse(email).map_err(|message| AccountError::Invalid { field: "email", message })?;
-        let password = Password::parse(password).map_err(|message| AccountError::Invalid { field: "password", message })?;
+        let password =
+            Password::parse(password).map_err(|message| AccountError::Invalid { field: "password", message })?;
         match repo::find_by_email(&self.db, email.as_str()).await? {
             None => self.insert(email, password, role).await,
             Some(row) => {

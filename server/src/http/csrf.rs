@@ -89,13 +89,31 @@ mod tests {
     fn same_site_posts_pass_and_others_are_refused() {
         let policy = OriginPolicy::new(None);
         let host = ("host", "127.0.0.1:3000");
-        assert!(policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("origin", "http://127.0.0.1:3000")])).is_ok());
-        assert!(policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("origin", "http://evil.example")])).is_err());
+        assert!(
+            policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("origin", "http://127.0.0.1:3000")])).is_ok()
+        );
+        assert!(
+            policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("origin", "http://evil.example")])).is_err()
+        );
         assert!(policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("origin", "null")])).is_err());
         assert!(policy.check(&Method::POST, "/api/log_in", &headers(&[host])).is_err());
-        assert!(policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("sec-fetch-site", "cross-site")])).is_err());
-        assert!(policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("referer", "http://127.0.0.1:3000/login")])).is_ok());
-        assert!(policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("referer", "http://127.0.0.1:3000.evil.example/")])).is_err());
+        assert!(
+            policy.check(&Method::POST, "/api/log_in", &headers(&[host, ("sec-fetch-site", "cross-site")])).is_err()
+        );
+        assert!(
+            policy
+                .check(&Method::POST, "/api/log_in", &headers(&[host, ("referer", "http://127.0.0.1:3000/login")]))
+                .is_ok()
+        );
+        assert!(
+            policy
+                .check(
+                    &Method::POST,
+                    "/api/log_in",
+                    &headers(&[host, ("referer", "http://127.0.0.1:3000.evil.example/")])
+                )
+                .is_err()
+        );
         assert!(policy.check(&Method::GET, "/account", &headers(&[host])).is_ok());
     }
 
@@ -104,7 +122,11 @@ mod tests {
         let url = url::Url::parse("https://billing.example.com").unwrap();
         let policy = OriginPolicy::new(Some(&url));
         let host = ("host", "billing.example.com");
-        assert!(policy.check(&Method::POST, "/api/x", &headers(&[host, ("origin", "https://billing.example.com")])).is_ok());
-        assert!(policy.check(&Method::POST, "/api/x", &headers(&[host, ("origin", "http://billing.example.com")])).is_err());
+        assert!(
+            policy.check(&Method::POST, "/api/x", &headers(&[host, ("origin", "https://billing.example.com")])).is_ok()
+        );
+        assert!(
+            policy.check(&Method::POST, "/api/x", &headers(&[host, ("origin", "http://billing.example.com")])).is_err()
+        );
     }
 }

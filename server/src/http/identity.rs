@@ -3,7 +3,10 @@
 
 use std::net::SocketAddr;
 
-use app::{AppState, CurrentUser, auth::server::{ClientIp, load_session_user}};
+use app::{
+    AppState, CurrentUser,
+    auth::server::{ClientIp, load_session_user},
+};
 use axum::{
     extract::{ConnectInfo, Request, State},
     middleware::Next,

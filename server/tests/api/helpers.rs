@@ -1,0 +1,205 @@
+//! `spawn_app`: the real application on port 0 with a fresh database, and a client that keeps
+//! cookies and sends the same-origin headers a browser would.
+
+use std::path::PathBuf;
+
+use app::AppState;
+use billhook_server::{config::Settings, startup};
+use leptos::config::LeptosOptions;
+use reqwest::{StatusCode, header};
+use secrecy::SecretString;
+use sqlx::{Connection, Executor, PgConnection};
+use tokio_util::sync::CancellationToken;
+
+/// Declares each named `async fn(TestApp)` as two tests, `<name>::on_sqlite` and `<name>::on_postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await
+                }
+            }
+        )+
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The admin server spawn_app seeds, and the throttle limits it configures.
+pub const ADMIN: (&str, &str) = ("ops@example.com", "operator password");
+pub const MAX_FAILURES_PER_ACCOUNT: u32 = 3;
+pub const MAX_FAILURES_PER_IP: u32 = 8;
+
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    pub database: TestDatabase,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let database = TestDatabase::create(backend).await;
+    let settings = Settings {
+        database_url: SecretString::from(database.url.clone()),
+        database_max_connections: 4,
+        login_max_failures_per_account: MAX_FAILURES_PER_ACCOUNT,
+        login_max_failures_per_ip: MAX_FAILURES_PER_IP,
+        ..Settings::default()
+    };
+    let options = LeptosOptions::builder()
+        .output_name("billhook")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let state = startup::open_state_with(&settings, options).await.expect("opening the test database");
+    state
+        .accounts
+        .upsert(ADMIN.0, ADMIN.1.into(), billhook_core::accounts::Role::Admin)
+        .await
+        .expect("seeding the admin");
+    let application = startup::Application::build(&settings, state.clone()).await.expect("building the app");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(application.run_until_stopped(shutdown.clone()));
+    TestApp { client: client(), address, state, database, shutdown }
+}
+
+/// A cookie-keeping client that does not follow redirects (tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// The same app seen from a new browser (no cookies).
+    pub fn with_fresh_client(mut self) -> Self {
+        self.client = client();
+        self
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// A form post as the app's own pages make it with JavaScript on (a fetch from this origin).
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).header(header::ORIGIN, &self.address).form(form).send().await.expect("POST")
+    }
+
+    /// The same form post as a browser with JavaScript off sends it.
+    pub async fn post_plain_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header(header::ORIGIN, &self.address)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::REFERER, self.url("/login"))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn sign_up(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/api/sign_up", &[("email", email), ("password", password), ("next", "")]).await
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/api/log_in", &[("email", email), ("password", password), ("next", "")]).await
+    }
+
+    pub async fn log_out(&self) -> reqwest::Response {
+        self.post_form("/api/log_out", &[]).await
+    }
+
+    /// Signs up a new customer on this client and checks it worked.
+    pub async fn signed_in_customer(&self, email: &str) {
+        let response = self.sign_up(email, "customer password").await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+    }
+}
+
+/// A database of its own for one test, removed afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("BILLHOOK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl TestDatabase {
+    async fn create(backend: Backend) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("billhook-test-{id}.db"));
+                Self { url: format!("sqlite://{}", path.display()), cleanup: Cleanup::File(path) }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("billhook_test_{id}");
+                let mut conn = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL for the tests is not reachable at {admin_url} ({e}); run scripts/setup")
+                });
+                conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("CREATE DATABASE");
+                let mut url = url::Url::parse(&admin_url).expect("BILLHOOK_TEST_POSTGRES_URL is a URL");
+                url.set_path(&name);
+                let url = url.to_string();
+                Self { url, cleanup: Cleanup::Postgres { admin_url, name } }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime: use a thread with a runtime of its own.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(async {
+                        if let Ok(mut conn) = PgConnection::connect(&admin_url).await {
+                            let _ = conn
+                                .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: each starts the real app on a random port with a fresh database, once on
+//! SQLite and once on PostgreSQL (`BILLHOOK_TEST_POSTGRES_URL`, default the local server).
+
+mod helpers;
+
+mod accounts;
+mod cli;
+mod csrf;
+mod operations;
+mod roles;
+mod throttling;
