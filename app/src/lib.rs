@@ -52,6 +52,13 @@ pub fn App() -> impl IntoView {
         let _ = window().location().set_href(location);
     });
 
+    // Marks the page once the WASM has taken over (end-to-end tests wait for it).
+    Effect::new(|| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
     view! {
         <Stylesheet id="leptos" href="/pkg/billhook.css" />
         <Title text="Billhook" />

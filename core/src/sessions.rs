@@ -32,50 +32,37 @@ fn encode(record: &Record) -> session_store::Result<String> {
     serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
 
+impl DbSessionStore {
+    /// Writes `record` with `sql` (an INSERT whose conflict clause decides create or save);
+    /// returns the number of rows written.
+    async fn write(&self, sql: &'static str, record: &Record) -> session_store::Result<u64> {
+        let data = encode(record)?;
+        let expires_at = clock::to_ms(record.expiry_date);
+        let id = record.id.to_string();
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(id).bind(data).bind(expires_at).execute(pool).await.map(|r| r.rows_affected())
+        })
+        .map_err(backend)
+    }
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // Ids are random 128-bit numbers; a collision is astronomically unlikely, but never
         // overwrite another session if one happens.
-        loop {
-            let data = encode(record)?;
-            let expires_at = clock::to_ms(record.expiry_date);
-            let id = record.id.to_string();
-            let inserted = on_db!(&self.db, pool => {
-                sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-                    .bind(id)
-                    .bind(data)
-                    .bind(expires_at)
-                    .execute(pool)
-                    .await
-                    .map(|r| r.rows_affected())
-            })
-            .map_err(backend)?;
-            if inserted == 1 {
-                return Ok(());
-            }
+        const INSERT_NEW: &str =
+            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
+        while self.write(INSERT_NEW, record).await? == 0 {
             record.id = Id::default();
         }
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = encode(record)?;
-        let expires_at = clock::to_ms(record.expiry_date);
-        let id = record.id.to_string();
-        on_db!(&self.db, pool => {
-            sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-            )
-            .bind(id)
-            .bind(data)
-            .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })
-        .map_err(backend)?;
-        Ok(())
+        const UPSERT: &str = "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at";
+        self.write(UPSERT, record).await.map(|_| ())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {

@@ -14,8 +14,9 @@ pub struct Cli {
     /// Configuration file (default: billhook.toml in the working directory, if present).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Without a command, `serve` in all roles (what `cargo leptos serve` runs).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,7 +55,7 @@ pub const DEMO_CUSTOMER: (&str, &str) = ("customer@example.com", "customer-demo-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config)?;
     telemetry::init(settings.log_format);
-    match cli.command {
+    match cli.command.unwrap_or(Command::Serve { role: ServeRole::All }) {
         Command::Serve { role } => startup::serve(settings, role).await,
         Command::Migrate => {
             let db = startup::open_database(&settings).await?;

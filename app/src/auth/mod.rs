@@ -26,6 +26,16 @@ pub struct SessionUser {
     pub role: Role,
 }
 
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Admin => "admin",
+            Self::Viewer => "viewer",
+        }
+    }
+}
+
 impl SessionUser {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin

@@ -30,7 +30,7 @@ pub fn AccountPage() -> impl IntoView {
                     <dt>"E-mail"</dt>
                     <dd data-testid="account-email">{user.email}</dd>
                     <dt>"Role"</dt>
-                    <dd>{format!("{:?}", user.role).to_lowercase()}</dd>
+                    <dd>{user.role.label()}</dd>
                 </dl>
             })}
             <p class="hint">"Subscriptions, payment methods, invoices and data exports will appear here."</p>

@@ -85,7 +85,7 @@ fn Overview(data: AdminOverviewData) -> impl IntoView {
                     <tr>
                         <td>{a.id}</td>
                         <td>{a.email}</td>
-                        <td>{format!("{:?}", a.role).to_lowercase()}</td>
+                        <td>{a.role.label()}</td>
                     </tr>
                 }).collect_view()}
             </tbody>

@@ -1,0 +1,22 @@
+import { expect, type Page } from "@playwright/test";
+
+export const DEMO_ADMIN = { email: "admin@example.com", password: "admin-demo-password" };
+export const DEMO_CUSTOMER = { email: "customer@example.com", password: "customer-demo-password" };
+
+/** Waits until the WASM has hydrated the page (the app marks <body> then). */
+export async function hydrated(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+export async function logIn(page: Page, who: { email: string; password: string }) {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(who.email);
+  await page.locator("#password").fill(who.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+}
+
+export function uniqueEmail(prefix: string) {
+  return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
