@@ -87,11 +87,11 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true);
-                if let Some(dir) = connect.get_filename().parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir)
-                            .with_context(|| format!("creating the database folder {}", dir.display()))?;
-                    }
+                if let Some(dir) = connect.get_filename().parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating the database folder {}", dir.display()))?;
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections)

@@ -19,7 +19,7 @@ test("the demo customer logs in and out", async ({ page }) => {
   await hydrated(page);
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/$/);
-  await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("navigation").getByRole("link", { name: "Log in" })).toBeVisible();
   await page.goto("/account");
   await expect(page).toHaveURL(/\/login\?next=\/account$/);
 });
