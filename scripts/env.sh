@@ -9,3 +9,5 @@ export PATH="$tools_dir/bin:$node_tools_dir/node_modules/.bin:$PATH"
 # rebuild each other from scratch.
 leptos_target_dir="$BILLHOOK_CACHE/target-leptos"
 cargo_target_dir="$BILLHOOK_CACHE/target"
+# Python with Stripe's SDK (scripts/setup installs it), for the webhook signature tests.
+test_python="$BILLHOOK_CACHE/venv/bin/python"

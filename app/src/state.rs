@@ -1,7 +1,11 @@
 //! The one application state, shared by axum handlers and (as Leptos context) server functions.
 
 use axum::extract::FromRef;
-use billhook_core::{Db, accounts::Accounts};
+use billhook_core::{
+    Db,
+    accounts::Accounts,
+    webhooks::{RefusalLog, WebhookInbox, WebhookVerifier},
+};
 use leptos::config::LeptosOptions;
 
 #[derive(Clone, FromRef)]
@@ -9,4 +13,13 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub accounts: Accounts,
+    pub webhooks: Webhooks,
+}
+
+/// What the webhook endpoint needs.
+#[derive(Clone, Debug)]
+pub struct Webhooks {
+    pub verifier: WebhookVerifier,
+    pub inbox: WebhookInbox,
+    pub refusals: RefusalLog,
 }

@@ -6,5 +6,6 @@ pub mod accounts;
 pub mod clock;
 pub mod db;
 pub mod sessions;
+pub mod webhooks;
 
 pub use db::{Db, DbKind};

@@ -5,7 +5,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use billhook_core::{accounts::ThrottlePolicy, db::PoolOptions};
+use billhook_core::{accounts::ThrottlePolicy, db::PoolOptions, webhooks::WebhookVerifier};
 use figment::{
     Figment,
     providers::{Env, Format, Toml},
@@ -47,6 +47,14 @@ pub struct Settings {
     /// On SIGTERM/SIGINT, how long running work may take to finish.
     pub shutdown_timeout_seconds: u64,
     pub log_format: LogFormat,
+    /// Comma-separated Stripe endpoint secrets (`whsec_...`); several while rotating.
+    pub stripe_webhook_secrets: SecretString,
+    /// How far a delivery's signed timestamp may be from now.
+    pub stripe_webhook_tolerance_seconds: u64,
+    /// Largest webhook body accepted (413 above).
+    pub webhook_body_limit_bytes: usize,
+    /// How many refused deliveries each process keeps for operators.
+    pub webhook_refusal_log_size: usize,
 }
 
 impl Default for Settings {
@@ -65,6 +73,10 @@ impl Default for Settings {
             request_timeout_seconds: 30,
             shutdown_timeout_seconds: 30,
             log_format: LogFormat::Text,
+            stripe_webhook_secrets: SecretString::from(""),
+            stripe_webhook_tolerance_seconds: 300,
+            webhook_body_limit_bytes: 1024 * 1024,
+            webhook_refusal_log_size: 1000,
         }
     }
 }
@@ -96,6 +108,13 @@ impl Settings {
             max_failures_per_account: self.login_max_failures_per_account,
             max_failures_per_ip: self.login_max_failures_per_ip,
         }
+    }
+
+    pub fn webhook_verifier(&self) -> WebhookVerifier {
+        WebhookVerifier::new(
+            self.stripe_webhook_secrets.expose_secret(),
+            Duration::from_secs(self.stripe_webhook_tolerance_seconds),
+        )
     }
 
     pub fn secure_cookies(&self) -> bool {

@@ -4,8 +4,12 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use app::AppState;
-use billhook_core::{Db, accounts::Accounts};
+use app::{AppState, state::Webhooks};
+use billhook_core::{
+    Db,
+    accounts::Accounts,
+    webhooks::{InboxOptions, RefusalLog, WebhookInbox},
+};
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -34,7 +38,12 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
     let db = open_database(settings).await?;
     db.migrate().await?;
     let accounts = Accounts::new(db.clone(), settings.throttle_policy());
-    Ok(AppState { leptos_options, db, accounts })
+    let webhooks = Webhooks {
+        verifier: settings.webhook_verifier(),
+        inbox: WebhookInbox::start(db.clone(), InboxOptions::for_db(&db)),
+        refusals: RefusalLog::new(settings.webhook_refusal_log_size),
+    };
+    Ok(AppState { leptos_options, db, accounts, webhooks })
 }
 
 pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
@@ -82,6 +91,9 @@ pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
 
     let mut tasks = tokio::task::JoinSet::new();
     if matches!(role, ServeRole::Web | ServeRole::All) {
+        if !state.webhooks.verifier.has_secrets() {
+            tracing::warn!("BILLHOOK_STRIPE_WEBHOOK_SECRETS is empty: every Stripe delivery will be refused");
+        }
         let app = Application::build(&settings, state.clone()).await?;
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
     }

@@ -9,6 +9,7 @@ use app::{
 };
 use axum::{
     extract::{ConnectInfo, Request, State},
+    http::HeaderMap,
     middleware::Next,
     response::Response,
 };
@@ -38,9 +39,14 @@ pub async fn resolve(
 }
 
 fn client_ip(request: &Request, config: IdentityConfig) -> String {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr);
+    client_address(request.headers(), peer, config)
+}
+
+/// The client's address: the first `X-Forwarded-For` entry when proxies are trusted, else the peer.
+pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, config: IdentityConfig) -> String {
     if config.trust_proxy_headers {
-        let forwarded = request
-            .headers()
+        let forwarded = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
@@ -50,9 +56,5 @@ fn client_ip(request: &Request, config: IdentityConfig) -> String {
             return ip.to_string();
         }
     }
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    peer.map(|addr| addr.ip().to_string()).unwrap_or_else(|| "unknown".into())
 }

@@ -7,11 +7,18 @@ mod identity;
 mod metrics;
 mod ops;
 mod panic;
+mod webhooks;
 
 use std::time::Duration;
 
 use app::{App, AppState, shell};
-use axum::{Router, http::StatusCode, middleware, routing::get};
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::StatusCode,
+    middleware,
+    routing::{get, post},
+};
 use billhook_core::sessions::DbSessionStore;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -52,6 +59,13 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
     let csrf = csrf::OriginPolicy::new(settings.public_url.as_ref());
     let identity = identity::IdentityConfig { trust_proxy_headers: settings.trust_proxy_headers };
 
+    // Stripe's deliveries skip the browser layers (session, identity, CSRF, compression): they
+    // are authenticated by their signature and must be answered in milliseconds.
+    let webhook_routes = Router::new()
+        .route("/webhooks/stripe", post(webhooks::receive))
+        .layer(DefaultBodyLimit::max(settings.webhook_body_limit_bytes))
+        .with_state((state.clone(), identity));
+
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -64,6 +78,8 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(csrf, csrf::check_origin))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(settings.request_body_limit_bytes))
+        .with_state(state)
+        .merge(webhook_routes)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.request_timeout_seconds),
@@ -71,5 +87,4 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(metrics::track))
         .layer(CatchPanicLayer::custom(panic::internal_error_page))
-        .with_state(state)
 }

@@ -40,6 +40,8 @@ pub enum Backend {
 pub const ADMIN: (&str, &str) = ("ops@example.com", "operator password");
 pub const MAX_FAILURES_PER_ACCOUNT: u32 = 3;
 pub const MAX_FAILURES_PER_IP: u32 = 8;
+/// The webhook endpoint's secrets in the tests: an old one still accepted during rotation, and the current one.
+pub const WEBHOOK_SECRETS: [&str; 2] = ["whsec_test_previous", "whsec_test_current"];
 
 pub struct TestApp {
     pub address: String,
@@ -62,6 +64,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         database_max_connections: 4,
         login_max_failures_per_account: MAX_FAILURES_PER_ACCOUNT,
         login_max_failures_per_ip: MAX_FAILURES_PER_IP,
+        stripe_webhook_secrets: SecretString::from(WEBHOOK_SECRETS.join(",")),
         ..Settings::default()
     };
     let options = LeptosOptions::builder()

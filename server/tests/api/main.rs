@@ -2,6 +2,7 @@
 //! SQLite and once on PostgreSQL (`BILLHOOK_TEST_POSTGRES_URL`, default the local server).
 
 mod helpers;
+mod stripe_events;
 
 mod accounts;
 mod cli;
@@ -9,3 +10,4 @@ mod csrf;
 mod operations;
 mod roles;
 mod throttling;
+mod webhooks;

@@ -1,0 +1,195 @@
+//! The webhook inbox: stores each verified delivery before it is acknowledged, deduplicated by
+//! event id, with as few commits as possible.
+//!
+//! Group commit: request handlers hand their delivery to a writer task and wait for its answer;
+//! the writer takes everything that has arrived (up to `max_batch`), writes it with ONE
+//! multi-row upsert in ONE transaction, commits, then answers each waiting handler. Under load
+//! many deliveries share a commit; alone, a delivery is committed at once (no timer). Nothing is
+//! acknowledged before its commit, and a failed commit fails every delivery in it (503, Stripe
+//! retries).
+
+use std::collections::BTreeMap;
+
+use sqlx::{Database, Pool, QueryBuilder};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::EventEnvelope;
+use crate::{db::Db, on_db};
+
+/// One verified delivery to store.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub envelope: EventEnvelope,
+    /// The body exactly as received (Stripe sends UTF-8 JSON; it was parsed as such).
+    pub payload: String,
+    /// The delivery's headers as a JSON object.
+    pub headers: String,
+    pub received_at_ms: i64,
+}
+
+/// What storing a delivery found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The first delivery of this event: it is stored and will be processed.
+    First,
+    /// The event was already stored; its delivery count is now `delivery_count`.
+    Duplicate { delivery_count: i64 },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InboxError {
+    #[error("the database did not take the delivery: {0}")]
+    Database(String),
+    #[error("the webhook writer has stopped")]
+    Stopped,
+}
+
+type Reply = oneshot::Sender<Result<Recorded, InboxError>>;
+
+/// Handle to the writer tasks; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct WebhookInbox {
+    tx: mpsc::Sender<(Delivery, Reply)>,
+}
+
+/// Tuning for the writers.
+#[derive(Debug, Clone, Copy)]
+pub struct InboxOptions {
+    /// Writer tasks. SQLite has one writer at a time anyway; PostgreSQL overlaps commits.
+    pub writers: usize,
+    /// Most deliveries in one commit.
+    pub max_batch: usize,
+    /// Deliveries waiting for a writer before handlers wait for room.
+    pub queue: usize,
+}
+
+impl InboxOptions {
+    pub fn for_db(db: &Db) -> Self {
+        let writers = match db.kind() {
+            crate::DbKind::Sqlite => 1,
+            crate::DbKind::Postgres => 4,
+        };
+        Self { writers, max_batch: 256, queue: 4096 }
+    }
+}
+
+impl WebhookInbox {
+    /// Starts the writer tasks on the current runtime.
+    pub fn start(db: Db, options: InboxOptions) -> Self {
+        let (tx, rx) = mpsc::channel(options.queue.max(1));
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for _ in 0..options.writers.max(1) {
+            tokio::spawn(writer(db.clone(), rx.clone(), options.max_batch.max(1)));
+        }
+        Self { tx }
+    }
+
+    /// Stores `delivery` durably (or says why not).
+    pub async fn record(&self, delivery: Delivery) -> Result<Recorded, InboxError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((delivery, reply)).await.map_err(|_| InboxError::Stopped)?;
+        answer.await.map_err(|_| InboxError::Stopped)?
+    }
+}
+
+async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply)>>>, max_batch: usize) {
+    let mut batch = Vec::with_capacity(max_batch);
+    loop {
+        {
+            let mut rx = rx.lock().await;
+            if rx.recv_many(&mut batch, max_batch).await == 0 {
+                return; // every sender is gone: the app is shutting down
+            }
+        }
+        let (deliveries, replies): (Vec<Delivery>, Vec<Reply>) = batch.drain(..).unzip();
+        match write_batch(&db, &deliveries).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, deliveries = deliveries.len(), "storing webhook deliveries failed");
+                let error = InboxError::Database(e.to_string());
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Deliveries of one event within a batch: stored once, counted `count` times.
+struct Group<'a> {
+    first: &'a Delivery,
+    last_received_at_ms: i64,
+    count: i64,
+}
+
+fn builder_for<DB: Database>(_pool: &Pool<DB>, init: &str) -> QueryBuilder<DB> {
+    QueryBuilder::new(init)
+}
+
+/// Upserts a batch in one statement and one transaction; returns each delivery's outcome in order.
+async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recorded>> {
+    // One row per event id, in id order (a fixed lock order: concurrent batches cannot deadlock).
+    let mut groups: BTreeMap<&str, Group<'_>> = BTreeMap::new();
+    for d in deliveries {
+        groups
+            .entry(d.envelope.id.as_str())
+            .and_modify(|g| {
+                g.count += 1;
+                g.last_received_at_ms = g.last_received_at_ms.max(d.received_at_ms);
+            })
+            .or_insert(Group { first: d, last_received_at_ms: d.received_at_ms, count: 1 });
+    }
+
+    const INSERT: &str = "INSERT INTO webhook_events (id, event_type, api_version, created, livemode, object_id, \
+         payload, headers, received_at, last_received_at, delivery_count, status) ";
+    const UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET \
+         delivery_count = webhook_events.delivery_count + excluded.delivery_count, \
+         last_received_at = excluded.last_received_at \
+         RETURNING id, delivery_count";
+    let counts: Vec<(String, i64)> = on_db!(db, pool => {
+        let mut qb = builder_for(pool, INSERT);
+        qb.push_values(groups.values(), |mut row, g| {
+            let e = &g.first.envelope;
+            row.push_bind(e.id.as_str())
+                .push_bind(e.event_type.as_str())
+                .push_bind(e.api_version.as_deref())
+                .push_bind(e.created)
+                .push_bind(e.livemode)
+                .push_bind(e.object_id.as_deref())
+                .push_bind(g.first.payload.as_str())
+                .push_bind(g.first.headers.as_str())
+                .push_bind(g.first.received_at_ms)
+                .push_bind(g.last_received_at_ms)
+                .push_bind(g.count)
+                .push_bind("received");
+        });
+        qb.push(UPSERT);
+        let mut tx = pool.begin().await?;
+        let rows = qb.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows
+    });
+
+    let totals: BTreeMap<String, i64> = counts.into_iter().collect();
+    let mut seen: BTreeMap<&str, i64> = BTreeMap::new();
+    Ok(deliveries
+        .iter()
+        .map(|d| {
+            let id = d.envelope.id.as_str();
+            let in_batch = groups[id].count;
+            let total = totals.get(id).copied().unwrap_or(in_batch);
+            let index = seen.entry(id).or_insert(0);
+            *index += 1;
+            // New to the database iff the stored count is exactly this batch's count.
+            if total == in_batch && *index == 1 {
+                Recorded::First
+            } else {
+                Recorded::Duplicate { delivery_count: total - in_batch + *index }
+            }
+        })
+        .collect())
+}

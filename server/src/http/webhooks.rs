@@ -1,0 +1,111 @@
+//! `POST /webhooks/stripe`: verify, store, acknowledge - in one short transaction, nothing else.
+//!
+//! | outcome | status | body `error` |
+//! |---|---|---|
+//! | stored (first delivery or duplicate) | 200 | - |
+//! | body over the limit | 413 | `body_too_large` |
+//! | missing/malformed header, no matching signature, stale timestamp | 400 | the reason code |
+//! | signed but not a JSON event (kept as rejected) | 400 | `not_an_event` / `bad_event_id` |
+//! | the database cannot take the write | 503 | `storage_unavailable` (Stripe retries) |
+
+use std::net::SocketAddr;
+
+use app::AppState;
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{ConnectInfo, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use billhook_core::{
+    clock,
+    webhooks::{Delivery, EventEnvelope, Recorded, Refusal, store_rejected},
+};
+use serde_json::json;
+
+use super::identity::{IdentityConfig, client_address};
+
+/// Headers never stored with a delivery.
+const NOT_STORED: [&str; 2] = ["cookie", "authorization"];
+
+fn refuse(status: StatusCode, reason: &'static str, message: String) -> Response {
+    metrics::counter!("webhook_deliveries_total", "outcome" => reason).increment(1);
+    (status, Json(json!({ "error": reason, "message": message }))).into_response()
+}
+
+fn headers_json(headers: &HeaderMap) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .filter(|(name, _)| !NOT_STORED.contains(&name.as_str()))
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned().into()))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+pub async fn receive(
+    State((state, identity)): State<(AppState, IdentityConfig)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let source = client_address(&headers, Some(peer), identity);
+    let now_ms = clock::now_ms();
+    let hooks = &state.webhooks;
+    let log_refusal = |reason: &'static str, size: usize| {
+        hooks.refusals.push(Refusal { at_ms: now_ms, reason, source: source.clone(), size });
+        tracing::warn!(reason, source = %source, size, "webhook delivery refused");
+    };
+
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "unreadable_body" };
+            log_refusal(reason, 0);
+            return refuse(status, reason, rejection.body_text());
+        }
+    };
+
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    if let Err(e) = hooks.verifier.verify(signature, &body, now_ms / 1000) {
+        log_refusal(e.as_str(), body.len());
+        return refuse(StatusCode::BAD_REQUEST, e.as_str(), e.to_string());
+    }
+
+    let headers_json = headers_json(&headers);
+    let envelope = match EventEnvelope::parse(&body) {
+        Ok(envelope) => envelope,
+        Err(e) => {
+            log_refusal(e.as_str(), body.len());
+            // Genuine but unusable: keep it for operators. If even that fails, let Stripe retry.
+            if let Err(db) =
+                store_rejected(&state.db, now_ms, e.as_str(), &e.to_string(), &source, &body, &headers_json).await
+            {
+                tracing::error!(error = %db, "could not store a rejected webhook delivery");
+                return refuse(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "try again later".into());
+            }
+            return refuse(StatusCode::BAD_REQUEST, e.as_str(), e.to_string());
+        }
+    };
+
+    let id = envelope.id.clone();
+    // The parse above proved the body is UTF-8 JSON.
+    let payload = String::from_utf8_lossy(&body).into_owned();
+    let delivery = Delivery { envelope, payload, headers: headers_json, received_at_ms: now_ms };
+    match hooks.inbox.record(delivery).await {
+        Ok(Recorded::First) => {
+            metrics::counter!("webhook_deliveries_total", "outcome" => "stored").increment(1);
+            (StatusCode::OK, Json(json!({ "received": id, "duplicate": false }))).into_response()
+        }
+        Ok(Recorded::Duplicate { delivery_count }) => {
+            metrics::counter!("webhook_deliveries_total", "outcome" => "duplicate").increment(1);
+            (StatusCode::OK, Json(json!({ "received": id, "duplicate": true, "delivery_count": delivery_count })))
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, event = %id, "webhook delivery not stored; answering 503 so Stripe retries");
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "try again later".into())
+        }
+    }
+}
