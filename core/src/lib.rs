@@ -5,6 +5,8 @@
 pub mod accounts;
 pub mod clock;
 pub mod db;
+pub mod events;
+pub mod jobs;
 pub mod sessions;
 pub mod webhooks;
 

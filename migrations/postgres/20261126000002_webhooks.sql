@@ -15,6 +15,7 @@ CREATE TABLE webhook_events (
     status           TEXT    NOT NULL DEFAULT 'received'
         CHECK (status IN ('received', 'queued', 'processing', 'processed', 'failed', 'ignored')),
     status_changed_at BIGINT,
+    processed_count  BIGINT  NOT NULL DEFAULT 0,       -- times a handler's effect committed (1 at most)
     error            TEXT
 );
 CREATE INDEX webhook_events_status ON webhook_events (status, received_at);

@@ -5,7 +5,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use billhook_core::{accounts::ThrottlePolicy, db::PoolOptions, webhooks::WebhookVerifier};
+use billhook_core::{accounts::ThrottlePolicy, db::PoolOptions, jobs::WorkerOptions, webhooks::WebhookVerifier};
 use figment::{
     Figment,
     providers::{Env, Format, Toml},
@@ -55,6 +55,17 @@ pub struct Settings {
     pub webhook_body_limit_bytes: usize,
     /// How many refused deliveries each process keeps for operators.
     pub webhook_refusal_log_size: usize,
+    /// Jobs run at once per queue by each worker process.
+    pub worker_concurrency: usize,
+    /// Seconds between a worker's heartbeats.
+    pub worker_heartbeat_seconds: u64,
+    /// Missed heartbeats after which a worker counts as dead and its jobs re-run elsewhere.
+    pub worker_missed_heartbeats: usize,
+    /// How often an idle worker looks for new jobs, in milliseconds.
+    pub worker_poll_interval_ms: u64,
+    /// First retry delay of a failed job, doubled per attempt up to the cap.
+    pub job_retry_base_seconds: u64,
+    pub job_retry_cap_seconds: u64,
 }
 
 impl Default for Settings {
@@ -77,6 +88,12 @@ impl Default for Settings {
             stripe_webhook_tolerance_seconds: 300,
             webhook_body_limit_bytes: 1024 * 1024,
             webhook_refusal_log_size: 1000,
+            worker_concurrency: 8,
+            worker_heartbeat_seconds: 15,
+            worker_missed_heartbeats: 3,
+            worker_poll_interval_ms: 200,
+            job_retry_base_seconds: 5,
+            job_retry_cap_seconds: 3600,
         }
     }
 }
@@ -115,6 +132,18 @@ impl Settings {
             self.stripe_webhook_secrets.expose_secret(),
             Duration::from_secs(self.stripe_webhook_tolerance_seconds),
         )
+    }
+
+    pub fn worker_options(&self) -> WorkerOptions {
+        WorkerOptions {
+            heartbeat: Duration::from_secs(self.worker_heartbeat_seconds.max(1)),
+            missed_heartbeats: self.worker_missed_heartbeats.max(1),
+            poll_interval: Duration::from_millis(self.worker_poll_interval_ms.max(10)),
+            concurrency: self.worker_concurrency.max(1),
+            retry_base: Duration::from_secs(self.job_retry_base_seconds),
+            retry_cap: Duration::from_secs(self.job_retry_cap_seconds),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),
+        }
     }
 
     pub fn secure_cookies(&self) -> bool {

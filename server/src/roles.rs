@@ -1,23 +1,24 @@
-//! The worker and scheduler roles. The job queues and the cron schedule arrive with the webhook
-//! pipeline; until then the scheduler does the housekeeping the accounts need.
+//! The worker and scheduler roles.
 
 use std::time::Duration;
 
 use app::AppState;
-use billhook_core::sessions::DbSessionStore;
+use billhook_core::{
+    jobs::{WorkerOptions, run_workers},
+    sessions::DbSessionStore,
+};
 use tokio_util::sync::CancellationToken;
 use tower_sessions::session_store::ExpiredDeletion;
 
 /// How often expired sessions are deleted.
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// Runs the job queues. No queue is declared yet: the role stays up (so a deployment can already
-/// run it) and ends on shutdown.
-pub async fn worker(_state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::info!("worker role started (no job queues are declared yet)");
-    shutdown.cancelled().await;
+/// Runs the job queues until shutdown.
+pub async fn worker(state: AppState, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    tracing::info!(?options, "worker role started");
+    let result = run_workers(state.db.clone(), options, shutdown).await;
     tracing::info!("worker role stopped");
-    Ok(())
+    result
 }
 
 /// Runs periodic housekeeping until shutdown. Each sweep is idempotent, so several scheduler

@@ -37,6 +37,7 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = open_database(settings).await?;
     db.migrate().await?;
+    billhook_core::jobs::setup(&db).await?;
     let accounts = Accounts::new(db.clone(), settings.throttle_policy());
     let webhooks = Webhooks {
         verifier: settings.webhook_verifier(),
@@ -98,7 +99,7 @@ pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
     }
     if matches!(role, ServeRole::Worker | ServeRole::All) {
-        tasks.spawn(roles::worker(state.clone(), shutdown.clone()));
+        tasks.spawn(roles::worker(state.clone(), settings.worker_options(), shutdown.clone()));
     }
     if matches!(role, ServeRole::Scheduler | ServeRole::All) {
         tasks.spawn(roles::scheduler(state.clone(), shutdown.clone()));

@@ -14,7 +14,12 @@ use sqlx::{Database, Pool, QueryBuilder};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::EventEnvelope;
-use crate::{db::Db, on_db};
+use crate::{
+    db::Db,
+    events::queue_for,
+    jobs::{NewJob, enqueue_in_tx},
+    on_db,
+};
 
 /// One verified delivery to store.
 #[derive(Debug, Clone)]
@@ -150,10 +155,13 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recor
          delivery_count = webhook_events.delivery_count + excluded.delivery_count, \
          last_received_at = excluded.last_received_at \
          RETURNING id, delivery_count";
-    let counts: Vec<(String, i64)> = on_db!(db, pool => {
+    let rows: Vec<&Group<'_>> = groups.values().collect();
+    let outcomes = on_db!(db, pool => {
         let mut qb = builder_for(pool, INSERT);
-        qb.push_values(groups.values(), |mut row, g| {
+        qb.push_values(rows.iter(), |mut row, g| {
             let e = &g.first.envelope;
+            // The status a NEW row gets; a duplicate's status is left as it is.
+            let status = if queue_for(&e.event_type).is_some() { "queued" } else { "ignored" };
             row.push_bind(e.id.as_str())
                 .push_bind(e.event_type.as_str())
                 .push_bind(e.api_version.as_deref())
@@ -165,18 +173,32 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recor
                 .push_bind(g.first.received_at_ms)
                 .push_bind(g.last_received_at_ms)
                 .push_bind(g.count)
-                .push_bind("received");
+                .push_bind(status);
         });
         qb.push(UPSERT);
         let mut tx = pool.begin().await?;
-        let rows = qb.build_query_as().fetch_all(&mut *tx).await?;
+        let totals: BTreeMap<String, i64> = qb.build_query_as().fetch_all(&mut *tx).await?.into_iter().collect();
+        // New events with a handler are queued in the same transaction: stored <=> queued.
+        let jobs: Vec<NewJob> = groups
+            .iter()
+            .filter(|(id, g)| totals.get(**id).copied() == Some(g.count))
+            .filter_map(|(id, g)| queue_for(&g.first.envelope.event_type).map(|queue| NewJob::process_event(queue, id)))
+            .collect();
+        enqueue_in_tx(&mut *tx, jobs).await.map_err(|e| sqlx::Error::Protocol(format!("enqueueing: {e:#}")))?;
         tx.commit().await?;
-        rows
+        outcomes(deliveries, &groups, &totals)
     });
+    Ok(outcomes)
+}
 
-    let totals: BTreeMap<String, i64> = counts.into_iter().collect();
+/// Each delivery's outcome, in order, from the stored counts after the upsert.
+fn outcomes(
+    deliveries: &[Delivery],
+    groups: &BTreeMap<&str, Group<'_>>,
+    totals: &BTreeMap<String, i64>,
+) -> Vec<Recorded> {
     let mut seen: BTreeMap<&str, i64> = BTreeMap::new();
-    Ok(deliveries
+    deliveries
         .iter()
         .map(|d| {
             let id = d.envelope.id.as_str();
@@ -191,5 +213,5 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recor
                 Recorded::Duplicate { delivery_count: total - in_batch + *index }
             }
         })
-        .collect())
+        .collect()
 }

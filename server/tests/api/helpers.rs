@@ -94,6 +94,32 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// Runs the worker role in this process (fast polling) until the app is dropped.
+    pub fn start_workers(&self) {
+        let options = billhook_core::jobs::WorkerOptions {
+            poll_interval: std::time::Duration::from_millis(50),
+            heartbeat: std::time::Duration::from_secs(2),
+            ..Default::default()
+        };
+        tokio::spawn(billhook_core::jobs::run_workers(self.state.db.clone(), options, self.shutdown.clone()));
+    }
+
+    /// Polls `check` until it returns Some, or panics after `within`.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, within: std::time::Duration, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
     /// The same app seen from a new browser (no cookies).
     pub fn with_fresh_client(mut self) -> Self {
         self.client = client();

@@ -8,6 +8,7 @@ mod accounts;
 mod cli;
 mod csrf;
 mod operations;
+mod pipeline;
 mod roles;
 mod throttling;
 mod webhooks;

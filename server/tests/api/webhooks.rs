@@ -26,13 +26,13 @@ on_both_databases!(
     a_storm_of_shuffled_duplicated_deliveries_stores_each_event_once,
 );
 
-const CURRENT: &str = WEBHOOK_SECRETS[1];
+pub const CURRENT: &str = WEBHOOK_SECRETS[1];
 
 fn now() -> i64 {
     clock::now_ms() / 1000
 }
 
-async fn deliver(app: &TestApp, body: &str, signature: Option<&str>) -> reqwest::Response {
+pub async fn deliver(app: &TestApp, body: &str, signature: Option<&str>) -> reqwest::Response {
     let mut request = app.client.post(app.url("/webhooks/stripe")).header("content-type", "application/json");
     if let Some(signature) = signature {
         request = request.header("stripe-signature", signature);
@@ -73,7 +73,7 @@ async fn a_delivery_signed_by_stripes_sdk_is_stored_and_acknowledged(app: TestAp
     assert!(!row.3);
     assert_eq!(row.4.as_deref(), Some("cus_sdk_1"));
     assert!(row.5.contains("stripe-signature"), "delivery headers are kept: {}", row.5);
-    assert_eq!(row.6, "received");
+    assert_eq!(row.6, "queued", "customer events have a handler: queued with the insert");
     assert_eq!(row.7, 1);
 }
 

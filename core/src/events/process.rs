@@ -1,0 +1,122 @@
+//! One stored event through its handler, exactly once in effect however often the job runs.
+
+use serde_json::Value;
+
+use super::{mirror, queue_for};
+use crate::{clock, db::Db, on_db};
+
+/// A stored event's place in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventStatus {
+    Received,
+    Queued,
+    Processing,
+    Processed,
+    Failed,
+    Ignored,
+}
+
+impl EventStatus {
+    pub const ALL: [Self; 6] =
+        [Self::Received, Self::Queued, Self::Processing, Self::Processed, Self::Failed, Self::Ignored];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Queued => "queued",
+            Self::Processing => "processing",
+            Self::Processed => "processed",
+            Self::Failed => "failed",
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ProcessOutcome {
+    /// The handler ran and its effect is committed.
+    Processed,
+    /// Nothing to do: processed (or ignored) before, by this job's earlier run or another node.
+    AlreadyDone,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("event {0} is not stored")]
+    NotFound(String),
+    #[error("the event's payload cannot be handled: {0}")]
+    BadPayload(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Runs the handler of stored event `event_id`. Safe to call any number of times, from any node.
+pub async fn process_event(db: &Db, event_id: &str) -> Result<ProcessOutcome, ProcessError> {
+    let now = clock::now_ms();
+    // Committed first, so operators see long work in progress; a crash leaves it `processing`,
+    // which a re-run takes up again.
+    let marked: Option<String> = on_db!(db, pool => {
+        sqlx::query_scalar(
+            "UPDATE webhook_events SET status = 'processing', status_changed_at = $2 \
+             WHERE id = $1 AND status IN ('received', 'queued', 'failed', 'processing') RETURNING id",
+        )
+        .bind(event_id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await
+    })?;
+    if marked.is_none() {
+        let status: Option<String> = on_db!(db, pool => {
+            sqlx::query_scalar("SELECT status FROM webhook_events WHERE id = $1").bind(event_id).fetch_optional(pool).await
+        })?;
+        return match status {
+            Some(_) => Ok(ProcessOutcome::AlreadyDone),
+            None => Err(ProcessError::NotFound(event_id.to_owned())),
+        };
+    }
+
+    let result = on_db!(db, pool => {
+        async {
+            let mut tx = pool.begin().await?;
+            // Claim the completion first (a write, so SQLite takes its write lock at once and
+            // PostgreSQL locks the row): whoever gets here second finds nothing to claim.
+            let claimed: Option<(String, i64, String)> = sqlx::query_as(
+                "UPDATE webhook_events SET status = 'processed', processed_count = processed_count + 1, \
+                 status_changed_at = $2, error = NULL WHERE id = $1 AND status = 'processing' \
+                 RETURNING event_type, created, payload",
+            )
+            .bind(event_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((event_type, created, payload)) = claimed else {
+                return Ok(ProcessOutcome::AlreadyDone);
+            };
+            if queue_for(&event_type).is_none() {
+                sqlx::query("UPDATE webhook_events SET status = 'ignored' WHERE id = $1").bind(event_id).execute(&mut *tx).await?;
+            } else {
+                let payload: Value = serde_json::from_str(&payload).map_err(|e| ProcessError::BadPayload(e.to_string()))?;
+                let object = payload.pointer("/data/object").ok_or_else(|| ProcessError::BadPayload("no data.object".into()))?;
+                let source = mirror::SourceEvent { id: event_id, event_type: &event_type, created, object };
+                mirror::apply(&mut *tx, &source, now).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, ProcessError>(ProcessOutcome::Processed)
+        }
+        .await
+    });
+
+    if let Err(e) = &result {
+        let message = e.to_string();
+        let _ = on_db!(db, pool => {
+            sqlx::query("UPDATE webhook_events SET status = 'failed', error = $2, status_changed_at = $3 WHERE id = $1 AND status = 'processing'")
+                .bind(event_id)
+                .bind(message)
+                .bind(clock::now_ms())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        });
+    }
+    result
+}

@@ -1,0 +1,10 @@
+//! Every queue's name, pinned (a queue named after a Rust type would be orphaned by a rename).
+
+pub const STRIPE_CUSTOMERS: &str = "stripe.customers";
+pub const STRIPE_SUBSCRIPTIONS: &str = "stripe.subscriptions";
+
+/// The event queues, each worked by a `ProcessEvent` worker.
+pub const EVENT_QUEUES: [&str; 2] = [STRIPE_CUSTOMERS, STRIPE_SUBSCRIPTIONS];
+
+/// Attempts before an event job is dead (kept, with every attempt's error, for operators).
+pub const EVENT_MAX_ATTEMPTS: usize = 12;

@@ -1,0 +1,205 @@
+//! The worker role: one apalis worker per queue under a Monitor, with Billhook's retry
+//! bookkeeping around each handler.
+
+use std::time::Duration;
+
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
+use tokio_util::sync::CancellationToken;
+
+use super::{ProcessEvent, backoff, queues};
+use crate::{
+    clock,
+    db::{Db, Sql},
+    events::{ProcessError, process_event},
+    on_db,
+};
+
+/// Worker settings (from the configuration).
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How often a worker proves it is alive.
+    pub heartbeat: Duration,
+    /// Missed heartbeats after which another node re-runs the worker's jobs.
+    pub missed_heartbeats: usize,
+    /// How often an idle worker looks for new jobs.
+    pub poll_interval: Duration,
+    /// Jobs run at once per queue on this node.
+    pub concurrency: usize,
+    /// First retry delay; doubles per attempt up to `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// On shutdown, how long running jobs may take to finish.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(15),
+            missed_heartbeats: 3,
+            poll_interval: Duration::from_millis(200),
+            concurrency: 8,
+            retry_base: Duration::from_secs(5),
+            retry_cap: Duration::from_secs(60 * 60),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every job handler gets.
+#[derive(Debug, Clone)]
+struct JobContext {
+    db: Db,
+    queue: &'static str,
+    options: WorkerOptions,
+}
+
+/// A unique worker name per queue and process: apalis refuses (or strands jobs of) a name that
+/// is still registered, e.g. by a process that restarted within the heartbeat window.
+fn worker_name(queue: &str, restarts: usize) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    static STARTED: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let started = STARTED.get_or_init(clock::now_ms);
+    format!("{queue}@{host}-{}-{started}-{restarts}", std::process::id())
+}
+
+const SET_RUN_AT: Sql = Sql {
+    sqlite: "UPDATE Jobs SET run_at = $1 WHERE id = $2",
+    postgres: "UPDATE apalis.jobs SET run_at = to_timestamp($1) WHERE id = $2",
+};
+
+/// Keeps the attempt, and for a retry writes its run time to the job row before apalis marks
+/// the job failed (apalis' fetch honours `run_at` for failed jobs).
+async fn bookkeep(
+    ctx: &JobContext,
+    task_id: &str,
+    attempt: usize,
+    worker: &str,
+    started: i64,
+    error: Option<&str>,
+    retry_at_secs: Option<i64>,
+) {
+    let finished = clock::now_ms();
+    let result = async {
+        if let Some(retry_at) = retry_at_secs {
+            let sql = ctx.db.sql(&SET_RUN_AT);
+            on_db!(&ctx.db, pool => sqlx::query(sql).bind(retry_at).bind(task_id).execute(pool).await.map(|r| r.rows_affected()))?;
+        }
+        on_db!(&ctx.db, pool => {
+            sqlx::query(
+                "INSERT INTO job_attempts (task_id, queue, attempt, worker, started_at, finished_at, error, retry_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(task_id)
+            .bind(ctx.queue)
+            .bind(i64::try_from(attempt).unwrap_or(i64::MAX))
+            .bind(worker)
+            .bind(started)
+            .bind(finished)
+            .bind(error)
+            .bind(retry_at_secs.map(|s| s * 1000))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, task_id, "could not record the job attempt");
+    }
+}
+
+async fn run_process_event(
+    job: ProcessEvent,
+    ctx: Data<JobContext>,
+    attempt: Attempt,
+    task_id: TaskId,
+    worker: WorkerContext,
+) -> Result<(), BoxDynError> {
+    let started = clock::now_ms();
+    let attempt = attempt.current().max(1);
+    let task_id = task_id.to_string();
+    match process_event(&ctx.db, &job.event_id).await {
+        Ok(outcome) => {
+            tracing::debug!(event = %job.event_id, ?outcome, "event processed");
+            bookkeep(&ctx, &task_id, attempt, worker.name(), started, None, None).await;
+            Ok(())
+        }
+        Err(e @ (ProcessError::NotFound(_) | ProcessError::BadPayload(_))) => {
+            // Retrying cannot help: the job is dead at once (and visible with its error).
+            let message = e.to_string();
+            tracing::error!(event = %job.event_id, error = %message, "event cannot be processed");
+            bookkeep(&ctx, &task_id, attempt, worker.name(), started, Some(&message), None).await;
+            Err(AbortError::new(e).into())
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let delay = backoff::delay(attempt, ctx.options.retry_base, ctx.options.retry_cap, rand::random());
+            let retry_at = (clock::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)) / 1000 + 1;
+            tracing::warn!(event = %job.event_id, attempt, error = %message, retry_in = ?delay, "event processing failed");
+            bookkeep(&ctx, &task_id, attempt, worker.name(), started, Some(&message), Some(retry_at)).await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Runs the workers of every queue until `shutdown`; then stops taking jobs, lets running ones
+/// finish within the timeout, and hands fetched-but-unstarted ones back.
+pub async fn run_workers(db: Db, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut monitor = Monitor::new();
+    for queue in queues::EVENT_QUEUES {
+        let ctx = JobContext { db: db.clone(), queue, options: options.clone() };
+        let opts = options.clone();
+        monitor = match &db {
+            Db::Sqlite(pool) => {
+                let pool = pool.clone();
+                monitor.register(move |restarts| {
+                    let config = apalis_sqlite::Config::default()
+                        .queue(queue)
+                        .heartbeat_interval(opts.heartbeat)
+                        .missed_heartbeats(opts.missed_heartbeats);
+                    let storage = SqliteStorage::<ProcessEvent>::new(&pool)
+                        .with_config(config)
+                        .poll_with_interval(opts.poll_interval);
+                    WorkerBuilder::new(worker_name(queue, restarts))
+                        .backend(storage)
+                        .data(ctx.clone())
+                        .concurrency(opts.concurrency)
+                        .build(run_process_event)
+                })
+            }
+            Db::Postgres(pool) => {
+                let pool = pool.clone();
+                monitor.register(move |restarts| {
+                    let config = apalis_postgres::Config::default()
+                        .queue(queue)
+                        .heartbeat_interval(opts.heartbeat)
+                        .missed_heartbeats(opts.missed_heartbeats);
+                    let storage = PostgresStorage::<ProcessEvent>::new(&pool)
+                        .with_config(config)
+                        .poll_with_interval(opts.poll_interval);
+                    WorkerBuilder::new(worker_name(queue, restarts))
+                        .backend(storage)
+                        .data(ctx.clone())
+                        .concurrency(opts.concurrency)
+                        .build(run_process_event)
+                })
+            }
+        };
+    }
+    monitor
+        .should_restart(|worker, error| {
+            // A worker whose database went away stops; start it again (with a new name).
+            tracing::warn!(worker = worker.name(), %error, "worker stopped; restarting");
+            true
+        })
+        .shutdown_timeout(options.shutdown_timeout)
+        .run_with_signal(async move {
+            shutdown.cancelled().await;
+            Ok(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("job workers: {e}"))
+}
