@@ -1,17 +1,8 @@
 //! The worker and scheduler roles.
 
-use std::time::Duration;
-
 use app::AppState;
-use billhook_core::{
-    jobs::{WorkerOptions, run_workers},
-    sessions::DbSessionStore,
-};
+use billhook_core::jobs::{WorkerOptions, housekeeping, node_name, run_workers, scheduler::run_scheduler};
 use tokio_util::sync::CancellationToken;
-use tower_sessions::session_store::ExpiredDeletion;
-
-/// How often expired sessions are deleted.
-const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Runs the job queues until shutdown.
 pub async fn worker(state: AppState, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -21,22 +12,11 @@ pub async fn worker(state: AppState, options: WorkerOptions, shutdown: Cancellat
     result
 }
 
-/// Runs periodic housekeeping until shutdown. Each sweep is idempotent, so several scheduler
-/// processes may run it.
+/// Runs the periodic jobs (`billhook_core::jobs::housekeeping::schedules`) until shutdown;
+/// several scheduler processes run each tick once between them.
 pub async fn scheduler(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::info!("scheduler role started");
-    let store = DbSessionStore::new(state.db.clone());
-    let mut tick = tokio::time::interval(SESSION_SWEEP_EVERY);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            _ = tick.tick() => {
-                if let Err(e) = store.delete_expired().await {
-                    tracing::warn!(error = %e, "deleting expired sessions failed; will retry");
-                }
-            }
-        }
-    }
+    tracing::info!(node = %node_name(), "scheduler role started");
+    let result = run_scheduler(state.db.clone(), housekeeping::schedules(), node_name(), shutdown).await;
     tracing::info!("scheduler role stopped");
-    Ok(())
+    result
 }

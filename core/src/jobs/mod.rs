@@ -11,14 +11,16 @@
 //! - worker names unique per process, heartbeat and orphan threshold from the configuration.
 
 pub mod backoff;
+pub mod housekeeping;
 pub mod queues;
 mod schema;
+pub mod scheduler;
 mod workers;
 
 use serde::{Deserialize, Serialize};
 
 pub use schema::{enqueue_in_tx, setup};
-pub use workers::{WorkerOptions, run_workers};
+pub use workers::{WorkerOptions, node_name, run_workers};
 
 /// Process one stored Stripe event (see `crate::events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

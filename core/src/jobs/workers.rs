@@ -59,10 +59,17 @@ struct JobContext {
 /// A unique worker name per queue and process: apalis refuses (or strands jobs of) a name that
 /// is still registered, e.g. by a process that restarted within the heartbeat window.
 fn worker_name(queue: &str, restarts: usize) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
-    static STARTED: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    let started = STARTED.get_or_init(clock::now_ms);
-    format!("{queue}@{host}-{}-{started}-{restarts}", std::process::id())
+    format!("{queue}@{}-{restarts}", node_name())
+}
+
+/// This process, as the cluster sees it: host, pid and start time (unique across restarts).
+pub fn node_name() -> String {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+        format!("{host}-{}-{}", std::process::id(), clock::now_ms())
+    })
+    .clone()
 }
 
 const SET_RUN_AT: Sql = Sql {

@@ -10,5 +10,6 @@ mod csrf;
 mod operations;
 mod pipeline;
 mod roles;
+mod scheduler;
 mod throttling;
 mod webhooks;

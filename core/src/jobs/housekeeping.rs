@@ -1,0 +1,83 @@
+//! Billhook's periodic jobs, declared in one place.
+
+use std::time::Duration;
+
+use super::{NewJob, enqueue_in_tx, scheduler::Schedule};
+use crate::{
+    clock,
+    db::{Db, Sql},
+    events::queue_for,
+    on_db,
+};
+
+/// How long finished jobs, their attempts and old ticks are kept.
+pub const KEEP_FINISHED: Duration = Duration::from_secs(14 * 24 * 3600);
+/// A stored event still `received` after this long was never queued (e.g. written by a path
+/// other than the webhook endpoint): the sweep queues it.
+pub const SWEEP_AFTER: Duration = Duration::from_secs(10);
+
+/// Every periodic job of Billhook.
+pub fn schedules() -> Vec<Schedule> {
+    vec![
+        Schedule::new("dispatch_sweep", "*/30 * * * * *", |db| async move { dispatch_sweep(&db).await.map(|_| ()) }),
+        Schedule::new("cleanup", "0 17 * * * *", |db| async move { cleanup(&db).await }),
+    ]
+}
+
+/// Queues stored events that are still `received`; returns how many.
+pub async fn dispatch_sweep(db: &Db) -> anyhow::Result<usize> {
+    let before = clock::now_ms() - i64::try_from(SWEEP_AFTER.as_millis()).unwrap_or(0);
+    let swept = on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, event_type FROM webhook_events WHERE status = 'received' AND received_at < $1 ORDER BY received_at LIMIT 1000",
+        )
+        .bind(before)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut jobs = Vec::new();
+        for (id, event_type) in &rows {
+            let status = match queue_for(event_type) {
+                Some(queue) => {
+                    jobs.push(NewJob::process_event(queue, id));
+                    "queued"
+                }
+                None => "ignored",
+            };
+            sqlx::query("UPDATE webhook_events SET status = $2, status_changed_at = $3 WHERE id = $1 AND status = 'received'")
+                .bind(id)
+                .bind(status)
+                .bind(clock::now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
+        enqueue_in_tx(&mut *tx, jobs).await?;
+        tx.commit().await?;
+        anyhow::Ok(rows.len())
+    })?;
+    if swept > 0 {
+        tracing::info!(swept, "queued events that were stored but not queued");
+    }
+    Ok(swept)
+}
+
+const DELETE_FINISHED_JOBS: Sql = Sql {
+    sqlite: "DELETE FROM Jobs WHERE status IN ('Done', 'Killed') AND done_at < $1",
+    postgres: "DELETE FROM apalis.jobs WHERE status IN ('Done', 'Killed') AND done_at < to_timestamp($1)",
+};
+
+/// Deletes expired sessions, stale log-in failures, and finished jobs, attempts and ticks older
+/// than [`KEEP_FINISHED`]. Stored webhook events are kept: they are the audit trail.
+pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
+    let now = clock::now_ms();
+    let horizon = now - i64::try_from(KEEP_FINISHED.as_millis()).unwrap_or(0);
+    let finished_jobs = db.sql(&DELETE_FINISHED_JOBS);
+    on_db!(db, pool => {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
+        sqlx::query("DELETE FROM login_failures WHERE failed_at < $1").bind(horizon).execute(pool).await?;
+        sqlx::query(finished_jobs).bind(horizon / 1000).execute(pool).await?;
+        sqlx::query("DELETE FROM job_attempts WHERE finished_at < $1").bind(horizon).execute(pool).await?;
+        sqlx::query("DELETE FROM scheduler_ticks WHERE tick_at < $1").bind(horizon).execute(pool).await?;
+        anyhow::Ok(())
+    })
+}
