@@ -141,11 +141,11 @@ impl Db {
         migrator
     }
 
-    /// Applies Billhook's migrations (idempotent).
+    /// Applies Billhook's migrations and the job queue's (idempotent).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         let migrator = self.migrator();
         on_db!(self, pool => migrator.run(pool).await).context("applying database migrations")?;
-        Ok(())
+        crate::jobs::setup(self).await
     }
 
     /// Readiness: the database answers and every embedded migration has been applied.

@@ -47,3 +47,20 @@ CREATE TABLE scheduler_ticks (
     ran_at   BIGINT  NOT NULL,
     PRIMARY KEY (schedule, tick_at)
 );
+
+-- Canary jobs (`billhook canary`): an end-to-end check of the queues, used by operators, the
+-- crash-recovery tests and the job benchmark. Every run is recorded; the effect once.
+CREATE TABLE canary_runs (
+    canary_id   TEXT    NOT NULL,
+    node        TEXT    NOT NULL,
+    attempt     BIGINT  NOT NULL,
+    started_at  BIGINT  NOT NULL,
+    finished_at BIGINT
+);
+CREATE INDEX canary_runs_id ON canary_runs (canary_id);
+CREATE TABLE canary_effects (
+    canary_id   TEXT    PRIMARY KEY,
+    node        TEXT    NOT NULL,
+    enqueued_at BIGINT  NOT NULL,
+    done_at     BIGINT  NOT NULL
+);

@@ -47,3 +47,20 @@ CREATE TABLE scheduler_ticks (
     ran_at   INTEGER NOT NULL,
     PRIMARY KEY (schedule, tick_at)
 );
+
+-- Canary jobs (`billhook canary`): an end-to-end check of the queues, used by operators, the
+-- crash-recovery tests and the job benchmark. Every run is recorded; the effect once.
+CREATE TABLE canary_runs (
+    canary_id   TEXT    NOT NULL,
+    node        TEXT    NOT NULL,
+    attempt     INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER
+);
+CREATE INDEX canary_runs_id ON canary_runs (canary_id);
+CREATE TABLE canary_effects (
+    canary_id   TEXT    PRIMARY KEY,
+    node        TEXT    NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    done_at     INTEGER NOT NULL
+);

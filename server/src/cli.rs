@@ -1,9 +1,9 @@
 //! The `billhook` command line: `serve`, `migrate`, `create-admin`, `seed-demo`.
 
-use std::{io::IsTerminal, path::PathBuf};
+use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use billhook_core::accounts::Role;
+use billhook_core::{accounts::Role, jobs::canary};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::{config::Settings, startup, telemetry};
@@ -37,6 +37,19 @@ pub enum Command {
     },
     /// Create (or reset) the demo admin and demo customer and print their credentials.
     SeedDemo,
+    /// Send a canary job through the queues and wait until a worker has run it: an end-to-end
+    /// check of the worker role (exit status 1 when none runs it in time).
+    Canary {
+        /// How long the canary works, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        hold_ms: u64,
+        /// How long to wait for a worker to finish it.
+        #[arg(long, default_value_t = 60)]
+        timeout_seconds: u64,
+        /// Print the canary's id and exit without waiting.
+        #[arg(long)]
+        no_wait: bool,
+    },
 }
 
 /// The roles a `serve` process can take.
@@ -77,6 +90,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("demo {:<8}  e-mail: {email:<22} password: {password}", role.as_str());
             }
             Ok(())
+        }
+        Command::Canary { hold_ms, timeout_seconds, no_wait } => {
+            let db = startup::open_database(&settings).await?;
+            let canary = canary::Canary::new(Duration::from_millis(hold_ms));
+            canary::enqueue(&db, std::slice::from_ref(&canary)).await?;
+            if no_wait {
+                println!("{}", canary.id);
+                return Ok(());
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_seconds);
+            loop {
+                if let Some((node, enqueued_at, done_at)) = canary::effect(&db, &canary.id).await? {
+                    println!("canary {} done by {node} {} ms after it was queued", canary.id, done_at - enqueued_at);
+                    return Ok(());
+                }
+                anyhow::ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "no worker ran canary {} within {timeout_seconds} s: is a worker role running on this database?",
+                    canary.id
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
 }

@@ -37,7 +37,6 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = open_database(settings).await?;
     db.migrate().await?;
-    billhook_core::jobs::setup(&db).await?;
     let accounts = Accounts::new(db.clone(), settings.throttle_policy());
     let webhooks = Webhooks {
         verifier: settings.webhook_verifier(),

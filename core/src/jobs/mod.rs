@@ -11,10 +11,11 @@
 //! - worker names unique per process, heartbeat and orphan threshold from the configuration.
 
 pub mod backoff;
+pub mod canary;
 pub mod housekeeping;
 pub mod queues;
-mod schema;
 pub mod scheduler;
+mod schema;
 mod workers;
 
 use serde::{Deserialize, Serialize};

@@ -8,3 +8,7 @@ pub const EVENT_QUEUES: [&str; 2] = [STRIPE_CUSTOMERS, STRIPE_SUBSCRIPTIONS];
 
 /// Attempts before an event job is dead (kept, with every attempt's error, for operators).
 pub const EVENT_MAX_ATTEMPTS: usize = 12;
+
+/// Canary jobs (`billhook canary`, crash tests, benchmarks).
+pub const SYSTEM_CANARY: &str = "system.canary";
+pub const CANARY_MAX_ATTEMPTS: usize = 5;

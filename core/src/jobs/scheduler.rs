@@ -41,7 +41,8 @@ impl Schedule {
 
     /// The next tick strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-        let schedule = cron::Schedule::from_str(self.cron).with_context(|| format!("schedule {}: bad cron {:?}", self.name, self.cron))?;
+        let schedule = cron::Schedule::from_str(self.cron)
+            .with_context(|| format!("schedule {}: bad cron {:?}", self.name, self.cron))?;
         schedule.after(&after).next().with_context(|| format!("schedule {} has no next tick", self.name))
     }
 }
@@ -65,7 +66,12 @@ pub async fn claim_tick(db: &Db, schedule: &str, tick_ms: i64, node: &str) -> sq
 }
 
 /// Runs `schedules` until `shutdown`. `node` names this process in `scheduler_ticks`.
-pub async fn run_scheduler(db: Db, schedules: Vec<Schedule>, node: String, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_scheduler(
+    db: Db,
+    schedules: Vec<Schedule>,
+    node: String,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     // Validate every expression up front: a typo is a start-up error, not a silent no-op.
     let mut next: Vec<DateTime<Utc>> =
         schedules.iter().map(|s| s.next_after(Utc::now())).collect::<anyhow::Result<_>>()?;
@@ -89,7 +95,9 @@ pub async fn run_scheduler(db: Db, schedules: Vec<Schedule>, node: String, shutd
                 running.spawn(async move {
                     let started = std::time::Instant::now();
                     match (schedule.task)(db).await {
-                        Ok(()) => tracing::debug!(schedule = schedule.name, took = ?started.elapsed(), "scheduled task done"),
+                        Ok(()) => {
+                            tracing::debug!(schedule = schedule.name, took = ?started.elapsed(), "scheduled task done")
+                        }
                         Err(e) => tracing::error!(schedule = schedule.name, error = ?e, "scheduled task failed"),
                     }
                 });

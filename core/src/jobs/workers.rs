@@ -8,7 +8,11 @@ use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use tokio_util::sync::CancellationToken;
 
-use super::{ProcessEvent, backoff, queues};
+use super::{
+    ProcessEvent, backoff,
+    canary::{self, Canary},
+    queues,
+};
 use crate::{
     clock,
     db::{Db, Sql},
@@ -66,7 +70,8 @@ fn worker_name(queue: &str, restarts: usize) -> String {
 pub fn node_name() -> String {
     static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     NAME.get_or_init(|| {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+        let host =
+            std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
         format!("{host}-{}-{}", std::process::id(), clock::now_ms())
     })
     .clone()
@@ -118,6 +123,49 @@ async fn bookkeep(
     }
 }
 
+/// Why a job attempt failed, and whether another attempt can help.
+enum Failure {
+    /// Retrying cannot help: the job is dead at once (and kept with its error).
+    Permanent(String),
+    /// Retry after the backoff.
+    Transient(String),
+}
+
+/// Runs one attempt of a job with Billhook's bookkeeping: every attempt recorded with its
+/// error, a transient failure's retry time written to the job row.
+async fn attempt_job<F>(
+    ctx: &JobContext,
+    attempt: &Attempt,
+    task_id: &TaskId,
+    worker: &WorkerContext,
+    work: F,
+) -> Result<(), BoxDynError>
+where
+    F: Future<Output = Result<(), Failure>>,
+{
+    let started = clock::now_ms();
+    let attempt = attempt.current().max(1);
+    let task_id = task_id.to_string();
+    match work.await {
+        Ok(()) => {
+            bookkeep(ctx, &task_id, attempt, worker.name(), started, None, None).await;
+            Ok(())
+        }
+        Err(Failure::Permanent(message)) => {
+            tracing::error!(queue = ctx.queue, task_id, error = %message, "job failed for good");
+            bookkeep(ctx, &task_id, attempt, worker.name(), started, Some(&message), None).await;
+            Err(AbortError::new(std::io::Error::other(message)).into())
+        }
+        Err(Failure::Transient(message)) => {
+            let delay = backoff::delay(attempt, ctx.options.retry_base, ctx.options.retry_cap, rand::random());
+            let retry_at = (clock::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)) / 1000 + 1;
+            tracing::warn!(queue = ctx.queue, task_id, attempt, error = %message, retry_in = ?delay, "job failed; will retry");
+            bookkeep(ctx, &task_id, attempt, worker.name(), started, Some(&message), Some(retry_at)).await;
+            Err(message.into())
+        }
+    }
+}
+
 async fn run_process_event(
     job: ProcessEvent,
     ctx: Data<JobContext>,
@@ -125,77 +173,87 @@ async fn run_process_event(
     task_id: TaskId,
     worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
-    let started = clock::now_ms();
-    let attempt = attempt.current().max(1);
-    let task_id = task_id.to_string();
-    match process_event(&ctx.db, &job.event_id).await {
-        Ok(outcome) => {
-            tracing::debug!(event = %job.event_id, ?outcome, "event processed");
-            bookkeep(&ctx, &task_id, attempt, worker.name(), started, None, None).await;
-            Ok(())
+    attempt_job(&ctx, &attempt, &task_id, &worker, async {
+        match process_event(&ctx.db, &job.event_id).await {
+            Ok(outcome) => {
+                tracing::debug!(event = %job.event_id, ?outcome, "event processed");
+                Ok(())
+            }
+            Err(e @ (ProcessError::NotFound(_) | ProcessError::BadPayload(_))) => {
+                Err(Failure::Permanent(e.to_string()))
+            }
+            Err(e) => Err(Failure::Transient(e.to_string())),
         }
-        Err(e @ (ProcessError::NotFound(_) | ProcessError::BadPayload(_))) => {
-            // Retrying cannot help: the job is dead at once (and visible with its error).
-            let message = e.to_string();
-            tracing::error!(event = %job.event_id, error = %message, "event cannot be processed");
-            bookkeep(&ctx, &task_id, attempt, worker.name(), started, Some(&message), None).await;
-            Err(AbortError::new(e).into())
+    })
+    .await
+}
+
+async fn run_canary(
+    job: Canary,
+    ctx: Data<JobContext>,
+    attempt: Attempt,
+    task_id: TaskId,
+    worker: WorkerContext,
+) -> Result<(), BoxDynError> {
+    let current = attempt.current().max(1);
+    attempt_job(&ctx, &attempt, &task_id, &worker, async {
+        canary::run(&ctx.db, &job, &node_name(), current).await.map_err(|e| Failure::Transient(e.to_string()))
+    })
+    .await
+}
+
+/// Registers a worker for `$queue` on the monitor, on whichever database `$db` is.
+macro_rules! register_worker {
+    ($monitor:expr, $db:expr, $queue:expr, $args:ty, $handler:expr, $ctx:expr, $opts:expr) => {{
+        let (queue, ctx, opts) = ($queue, $ctx, $opts);
+        match $db {
+            Db::Sqlite(pool) => {
+                let pool = pool.clone();
+                $monitor.register(move |restarts| {
+                    let config = apalis_sqlite::Config::default()
+                        .queue(queue)
+                        .heartbeat_interval(opts.heartbeat)
+                        .missed_heartbeats(opts.missed_heartbeats);
+                    let storage =
+                        SqliteStorage::<$args>::new(&pool).with_config(config).poll_with_interval(opts.poll_interval);
+                    WorkerBuilder::new(worker_name(queue, restarts))
+                        .backend(storage)
+                        .data(ctx.clone())
+                        .concurrency(opts.concurrency)
+                        .build($handler)
+                })
+            }
+            Db::Postgres(pool) => {
+                let pool = pool.clone();
+                $monitor.register(move |restarts| {
+                    let config = apalis_postgres::Config::default()
+                        .queue(queue)
+                        .heartbeat_interval(opts.heartbeat)
+                        .missed_heartbeats(opts.missed_heartbeats);
+                    let storage =
+                        PostgresStorage::<$args>::new(&pool).with_config(config).poll_with_interval(opts.poll_interval);
+                    WorkerBuilder::new(worker_name(queue, restarts))
+                        .backend(storage)
+                        .data(ctx.clone())
+                        .concurrency(opts.concurrency)
+                        .build($handler)
+                })
+            }
         }
-        Err(e) => {
-            let message = e.to_string();
-            let delay = backoff::delay(attempt, ctx.options.retry_base, ctx.options.retry_cap, rand::random());
-            let retry_at = (clock::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)) / 1000 + 1;
-            tracing::warn!(event = %job.event_id, attempt, error = %message, retry_in = ?delay, "event processing failed");
-            bookkeep(&ctx, &task_id, attempt, worker.name(), started, Some(&message), Some(retry_at)).await;
-            Err(e.into())
-        }
-    }
+    }};
 }
 
 /// Runs the workers of every queue until `shutdown`; then stops taking jobs, lets running ones
 /// finish within the timeout, and hands fetched-but-unstarted ones back.
 pub async fn run_workers(db: Db, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut monitor = Monitor::new();
+    let context = |queue| JobContext { db: db.clone(), queue, options: options.clone() };
     for queue in queues::EVENT_QUEUES {
-        let ctx = JobContext { db: db.clone(), queue, options: options.clone() };
-        let opts = options.clone();
-        monitor = match &db {
-            Db::Sqlite(pool) => {
-                let pool = pool.clone();
-                monitor.register(move |restarts| {
-                    let config = apalis_sqlite::Config::default()
-                        .queue(queue)
-                        .heartbeat_interval(opts.heartbeat)
-                        .missed_heartbeats(opts.missed_heartbeats);
-                    let storage = SqliteStorage::<ProcessEvent>::new(&pool)
-                        .with_config(config)
-                        .poll_with_interval(opts.poll_interval);
-                    WorkerBuilder::new(worker_name(queue, restarts))
-                        .backend(storage)
-                        .data(ctx.clone())
-                        .concurrency(opts.concurrency)
-                        .build(run_process_event)
-                })
-            }
-            Db::Postgres(pool) => {
-                let pool = pool.clone();
-                monitor.register(move |restarts| {
-                    let config = apalis_postgres::Config::default()
-                        .queue(queue)
-                        .heartbeat_interval(opts.heartbeat)
-                        .missed_heartbeats(opts.missed_heartbeats);
-                    let storage = PostgresStorage::<ProcessEvent>::new(&pool)
-                        .with_config(config)
-                        .poll_with_interval(opts.poll_interval);
-                    WorkerBuilder::new(worker_name(queue, restarts))
-                        .backend(storage)
-                        .data(ctx.clone())
-                        .concurrency(opts.concurrency)
-                        .build(run_process_event)
-                })
-            }
-        };
+        monitor =
+            register_worker!(monitor, &db, queue, ProcessEvent, run_process_event, context(queue), options.clone());
     }
+    let canaries = queues::SYSTEM_CANARY;
+    monitor = register_worker!(monitor, &db, canaries, Canary, run_canary, context(canaries), options.clone());
     monitor
         .should_restart(|worker, error| {
             // A worker whose database went away stops; start it again (with a new name).

@@ -183,7 +183,7 @@ fn postgres_admin_url() -> String {
 }
 
 impl TestDatabase {
-    async fn create(backend: Backend) -> Self {
+    pub async fn create(backend: Backend) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         match backend {
             Backend::Sqlite => {

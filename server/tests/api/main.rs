@@ -6,6 +6,7 @@ mod stripe_events;
 
 mod accounts;
 mod cli;
+mod cluster;
 mod csrf;
 mod operations;
 mod pipeline;

@@ -20,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{helpers::TestApp, on_both_databases, stripe_events::customer_updated};
 
-on_both_databases!(each_tick_runs_once_however_many_schedulers_run, the_sweep_queues_events_that_were_stored_but_not_queued);
+on_both_databases!(
+    each_tick_runs_once_however_many_schedulers_run,
+    the_sweep_queues_events_that_were_stored_but_not_queued
+);
 
 async fn each_tick_runs_once_however_many_schedulers_run(app: TestApp) {
     let runs = Arc::new(AtomicUsize::new(0));
