@@ -43,6 +43,12 @@ pub struct Sql {
     pub postgres: &'static str,
 }
 
+/// A query builder for `pool`'s database (placeholders in its dialect), for statements whose
+/// shape depends on the data (multi-row inserts, `IN` lists).
+pub fn query_builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, init: &str) -> sqlx::QueryBuilder<DB> {
+    sqlx::QueryBuilder::new(init)
+}
+
 /// Pool settings that the configuration controls.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {

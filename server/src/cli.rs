@@ -46,7 +46,11 @@ pub enum Command {
         /// How long to wait for a worker to finish it.
         #[arg(long, default_value_t = 60)]
         timeout_seconds: u64,
-        /// Print the canary's id and exit without waiting.
+        /// How many canaries to send (in one transaction); with more than one, the figures
+        /// printed are the job throughput.
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+        /// Print the canaries' ids and exit without waiting.
         #[arg(long)]
         no_wait: bool,
     },
@@ -91,24 +95,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Canary { hold_ms, timeout_seconds, no_wait } => {
+        Command::Canary { hold_ms, timeout_seconds, count, no_wait } => {
             let db = startup::open_database(&settings).await?;
-            let canary = canary::Canary::new(Duration::from_millis(hold_ms));
-            canary::enqueue(&db, std::slice::from_ref(&canary)).await?;
+            let canaries: Vec<canary::Canary> =
+                (0..count.max(1)).map(|_| canary::Canary::new(Duration::from_millis(hold_ms))).collect();
+            for chunk in canaries.chunks(1000) {
+                canary::enqueue(&db, chunk).await?;
+            }
             if no_wait {
-                println!("{}", canary.id);
+                canaries.iter().for_each(|c| println!("{}", c.id));
                 return Ok(());
             }
+            let ids: Vec<String> = canaries.iter().map(|c| c.id.clone()).collect();
             let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_seconds);
             loop {
-                if let Some((node, enqueued_at, done_at)) = canary::effect(&db, &canary.id).await? {
-                    println!("canary {} done by {node} {} ms after it was queued", canary.id, done_at - enqueued_at);
+                let report = canary::report(&db, &ids).await?;
+                if report.done == ids.len() {
+                    println!("{report}");
                     return Ok(());
                 }
                 anyhow::ensure!(
                     tokio::time::Instant::now() < deadline,
-                    "no worker ran canary {} within {timeout_seconds} s: is a worker role running on this database?",
-                    canary.id
+                    "workers ran {} of {} canaries within {timeout_seconds} s: is a worker role running on this database?",
+                    report.done,
+                    ids.len()
                 );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }

@@ -7,7 +7,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{NewJob, enqueue_in_tx, queues};
-use crate::{clock, db::Db, on_db};
+use crate::{
+    clock,
+    db::{Db, query_builder},
+    on_db,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Canary {
@@ -43,6 +47,76 @@ pub async fn enqueue(db: &Db, canaries: &[Canary]) -> anyhow::Result<()> {
         enqueue_in_tx(&mut *tx, jobs).await?;
         tx.commit().await?;
         anyhow::Ok(())
+    })
+}
+
+/// How a set of canaries went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub done: usize,
+    /// Queue-to-done time of the canaries done, median and worst, in milliseconds.
+    pub p50_ms: i64,
+    pub max_ms: i64,
+    /// Done canaries per second, from the first start to the last finish.
+    pub per_second: f64,
+    pub nodes: Vec<String>,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "canaries done: {} | queued->done p50 {} ms, max {} ms | {:.0} jobs/s | by {}",
+            self.done,
+            self.p50_ms,
+            self.max_ms,
+            self.per_second,
+            self.nodes.join(", ")
+        )
+    }
+}
+
+/// The state of canaries `ids` (done ones only).
+pub async fn report(db: &Db, ids: &[String]) -> sqlx::Result<Report> {
+    let mut rows: Vec<(String, i64, i64)> = Vec::new();
+    for chunk in ids.chunks(500) {
+        let part: Vec<(String, i64, i64)> = on_db!(db, pool => {
+            let mut qb = query_builder(pool, "SELECT node, enqueued_at, done_at FROM canary_effects WHERE canary_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str());
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(pool).await
+        })?;
+        rows.extend(part);
+    }
+    let mut waits: Vec<i64> = rows.iter().map(|(_, queued, done)| done - queued).collect();
+    waits.sort_unstable();
+    let first_start: Option<i64> = if rows.is_empty() {
+        None
+    } else {
+        on_db!(db, pool => {
+            sqlx::query_scalar("SELECT MIN(started_at) FROM canary_runs WHERE started_at >= $1")
+                .bind(rows.iter().map(|r| r.1).min().unwrap_or(0))
+                .fetch_one(pool)
+                .await
+        })?
+    };
+    let last_done = rows.iter().map(|r| r.2).max();
+    let per_second = match (first_start, last_done) {
+        (Some(start), Some(end)) if end > start => rows.len() as f64 * 1000.0 / (end - start) as f64,
+        _ => 0.0,
+    };
+    let mut nodes: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    nodes.sort();
+    nodes.dedup();
+    Ok(Report {
+        done: rows.len(),
+        p50_ms: waits.get(waits.len() / 2).copied().unwrap_or(0),
+        max_ms: waits.last().copied().unwrap_or(0),
+        per_second,
+        nodes,
     })
 }
 

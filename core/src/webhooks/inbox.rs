@@ -10,12 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{Database, Pool, QueryBuilder};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::EventEnvelope;
 use crate::{
-    db::Db,
+    db::{Db, query_builder},
     events::queue_for,
     jobs::{NewJob, enqueue_in_tx},
     on_db,
@@ -131,10 +130,6 @@ struct Group<'a> {
     count: i64,
 }
 
-fn builder_for<DB: Database>(_pool: &Pool<DB>, init: &str) -> QueryBuilder<DB> {
-    QueryBuilder::new(init)
-}
-
 /// Upserts a batch in one statement and one transaction; returns each delivery's outcome in order.
 async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recorded>> {
     // One row per event id, in id order (a fixed lock order: concurrent batches cannot deadlock).
@@ -157,7 +152,7 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recor
          RETURNING id, delivery_count";
     let rows: Vec<&Group<'_>> = groups.values().collect();
     let outcomes = on_db!(db, pool => {
-        let mut qb = builder_for(pool, INSERT);
+        let mut qb = query_builder(pool, INSERT);
         qb.push_values(rows.iter(), |mut row, g| {
             let e = &g.first.envelope;
             // The status a NEW row gets; a duplicate's status is left as it is.
