@@ -57,6 +57,8 @@ pub struct Settings {
     pub webhook_refusal_log_size: usize,
     /// Jobs run at once per queue by each worker process.
     pub worker_concurrency: usize,
+    /// Jobs a worker claims per fetch.
+    pub worker_batch_size: usize,
     /// Seconds between a worker's heartbeats.
     pub worker_heartbeat_seconds: u64,
     /// Missed heartbeats after which a worker counts as dead and its jobs re-run elsewhere.
@@ -89,9 +91,10 @@ impl Default for Settings {
             webhook_body_limit_bytes: 1024 * 1024,
             webhook_refusal_log_size: 1000,
             worker_concurrency: 8,
+            worker_batch_size: 32,
             worker_heartbeat_seconds: 15,
             worker_missed_heartbeats: 3,
-            worker_poll_interval_ms: 200,
+            worker_poll_interval_ms: 100,
             job_retry_base_seconds: 5,
             job_retry_cap_seconds: 3600,
         }
@@ -140,6 +143,7 @@ impl Settings {
             missed_heartbeats: self.worker_missed_heartbeats.max(1),
             poll_interval: Duration::from_millis(self.worker_poll_interval_ms.max(10)),
             concurrency: self.worker_concurrency.max(1),
+            batch_size: self.worker_batch_size.max(1),
             retry_base: Duration::from_secs(self.job_retry_base_seconds),
             retry_cap: Duration::from_secs(self.job_retry_cap_seconds),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),

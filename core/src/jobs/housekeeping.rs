@@ -79,5 +79,10 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM job_attempts WHERE finished_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM scheduler_ticks WHERE tick_at < $1").bind(horizon).execute(pool).await?;
         anyhow::Ok(())
-    })
+    })?;
+    if let Db::Sqlite(pool) = db {
+        // Keeps the planner statistics current (see `jobs::schema`); cheap when nothing changed.
+        sqlx::query("PRAGMA optimize").execute(pool).await?;
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             let mut migrator = apalis_sqlite::SqliteStorage::<()>::migrations();
             migrator.dangerous_set_table_name("_apalis_migrations");
             migrator.run(pool).await.context("applying the job queue's SQLite migrations")?;
+            steer_sqlite_planner(pool).await.context("setting the job queue's SQLite planner statistics")?;
         }
         Db::Postgres(pool) => {
             apalis_postgres::PostgresStorage::setup(pool)
@@ -23,6 +24,29 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
                 .context("applying the job queue's PostgreSQL migrations")?;
         }
     }
+    Ok(())
+}
+
+/// apalis' SQLite ack and lock statements (`UPDATE Jobs ... id IN json_each(?)` / `lock_by = ?`)
+/// are planned, without statistics, by the `lock_by` index: every ack then walks all the jobs
+/// the worker ever ran, and throughput falls as the table grows (187 jobs/s with 20,000 queued,
+/// measured). With statistics saying what is true - `id` is unique, a worker holds many rows -
+/// SQLite looks each acked id up by primary key. They are written once here (the table is empty
+/// at first, so ANALYZE alone would record nothing) and kept fresh by `PRAGMA optimize`.
+async fn steer_sqlite_planner(pool: &sqlx::SqlitePool) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("ANALYZE Jobs").execute(&mut *tx).await?; // creates sqlite_stat1 if missing
+    sqlx::query("DELETE FROM sqlite_stat1 WHERE tbl = 'Jobs' AND idx IN ('sqlite_autoindex_Jobs_1', 'LIdx')")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES \
+         ('Jobs', 'sqlite_autoindex_Jobs_1', '100000 1'), ('Jobs', 'LIdx', '100000 5000')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    sqlx::query("ANALYZE sqlite_schema").execute(pool).await?; // reload the statistics
     Ok(())
 }
 

@@ -31,6 +31,8 @@ pub struct WorkerOptions {
     pub poll_interval: Duration,
     /// Jobs run at once per queue on this node.
     pub concurrency: usize,
+    /// Jobs a worker claims per fetch.
+    pub batch_size: usize,
     /// First retry delay; doubles per attempt up to `retry_cap`.
     pub retry_base: Duration,
     pub retry_cap: Duration,
@@ -43,8 +45,9 @@ impl Default for WorkerOptions {
         Self {
             heartbeat: Duration::from_secs(15),
             missed_heartbeats: 3,
-            poll_interval: Duration::from_millis(200),
+            poll_interval: Duration::from_millis(100),
             concurrency: 8,
+            batch_size: 32,
             retry_base: Duration::from_secs(5),
             retry_cap: Duration::from_secs(60 * 60),
             shutdown_timeout: Duration::from_secs(30),
@@ -147,10 +150,9 @@ where
     let attempt = attempt.current().max(1);
     let task_id = task_id.to_string();
     match work.await {
-        Ok(()) => {
-            bookkeep(ctx, &task_id, attempt, worker.name(), started, None, None).await;
-            Ok(())
-        }
+        // Successful attempts are not recorded (one write per job saved): apalis keeps the job
+        // row as Done, and the failures before it are in `job_attempts`.
+        Ok(()) => Ok(()),
         Err(Failure::Permanent(message)) => {
             tracing::error!(queue = ctx.queue, task_id, error = %message, "job failed for good");
             bookkeep(ctx, &task_id, attempt, worker.name(), started, Some(&message), None).await;
@@ -212,6 +214,7 @@ macro_rules! register_worker {
                 $monitor.register(move |restarts| {
                     let config = apalis_sqlite::Config::default()
                         .queue(queue)
+                        .batch_size(opts.batch_size)
                         .heartbeat_interval(opts.heartbeat)
                         .missed_heartbeats(opts.missed_heartbeats);
                     let storage =
@@ -228,6 +231,7 @@ macro_rules! register_worker {
                 $monitor.register(move |restarts| {
                     let config = apalis_postgres::Config::default()
                         .queue(queue)
+                        .batch_size(opts.batch_size)
                         .heartbeat_interval(opts.heartbeat)
                         .missed_heartbeats(opts.missed_heartbeats);
                     let storage =

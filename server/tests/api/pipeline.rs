@@ -74,11 +74,11 @@ async fn a_stored_event_is_processed_by_a_worker_and_mirrored(app: TestApp) {
     assert_eq!(email.as_deref(), Some("first@example.com"));
     assert!(!deleted);
     assert_eq!(source, "evt_mirror_1");
-    let attempts: Vec<(i64, Option<String>)> = on_db!(&app.state.db, pool => {
-        sqlx::query_as("SELECT attempt, error FROM job_attempts").fetch_all(pool).await
+    let failed_attempts: i64 = on_db!(&app.state.db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM job_attempts").fetch_one(pool).await
     })
     .unwrap();
-    assert_eq!(attempts, vec![(1, None)]);
+    assert_eq!(failed_attempts, 0, "only failed attempts are recorded");
 }
 
 async fn an_event_type_without_a_handler_is_stored_and_ignored(app: TestApp) {
