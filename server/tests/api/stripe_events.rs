@@ -1,5 +1,6 @@
-//! Realistic Stripe events for the tests, built from Stripe's own fixtures (one sample object per
-//! API resource, ../shared/stripe/fixtures3.json) and signed with Stripe's official Python SDK.
+//! Realistic Stripe events for the tests, built from Stripe's own sample objects (a subset of
+//! Stripe's OpenAPI `fixtures3.json`, kept in `tests/fixtures/stripe_samples.json` so the repository
+//! tests on its own) and signed with Stripe's official Python SDK.
 
 use std::{
     io::Write,
@@ -12,15 +13,15 @@ use serde_json::Value;
 fn fixtures() -> &'static Value {
     static FIXTURES: OnceLock<Value> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/stripe/fixtures3.json");
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading Stripe's fixtures at {path}: {e}"));
-        serde_json::from_str(&text).expect("fixtures3.json is JSON")
+        serde_json::from_str(include_str!("../fixtures/stripe_samples.json")).expect("stripe_samples.json is JSON")
     })
 }
 
 /// Stripe's sample object for `resource` (e.g. "customer", "invoice").
 pub fn sample(resource: &str) -> Value {
-    fixtures()["resources"][resource].clone()
+    let object = fixtures()["resources"][resource].clone();
+    assert!(object.is_object(), "no Stripe sample for {resource:?} in tests/fixtures/stripe_samples.json");
+    object
 }
 
 /// An event of `event_type` about `object`, as Stripe's API version of the fixtures sends it.
