@@ -64,3 +64,15 @@ CREATE TABLE canary_effects (
     enqueued_at INTEGER NOT NULL,
     done_at     INTEGER NOT NULL
 );
+
+-- Every message Billhook sends (status 'sent'), or keeps when no SMTP server is configured ('outbox').
+CREATE TABLE email_outbox (
+    id         TEXT   PRIMARY KEY,
+    recipient  TEXT   NOT NULL,
+    subject    TEXT   NOT NULL,
+    body       TEXT   NOT NULL,
+    template   TEXT   NOT NULL,
+    status     TEXT   NOT NULL CHECK (status IN ('sent', 'outbox')),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX email_outbox_created ON email_outbox (created_at);

@@ -5,7 +5,9 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use billhook_core::{accounts::ThrottlePolicy, db::PoolOptions, jobs::WorkerOptions, webhooks::WebhookVerifier};
+use billhook_core::{
+    accounts::ThrottlePolicy, db::PoolOptions, email::Mailer, jobs::WorkerOptions, webhooks::WebhookVerifier,
+};
 use figment::{
     Figment,
     providers::{Env, Format, Toml},
@@ -68,6 +70,10 @@ pub struct Settings {
     /// First retry delay of a failed job, doubled per attempt up to the cap.
     pub job_retry_base_seconds: u64,
     pub job_retry_cap_seconds: u64,
+    /// SMTP server for outgoing mail (lettre URL syntax); unset: mail stays in the outbox table.
+    pub smtp_url: Option<SecretString>,
+    /// The From of outgoing mail.
+    pub email_from: String,
 }
 
 impl Default for Settings {
@@ -97,6 +103,8 @@ impl Default for Settings {
             worker_poll_interval_ms: 100,
             job_retry_base_seconds: 5,
             job_retry_cap_seconds: 3600,
+            smtp_url: None,
+            email_from: "Billhook <billing@localhost>".into(),
         }
     }
 }
@@ -148,6 +156,13 @@ impl Settings {
             retry_cap: Duration::from_secs(self.job_retry_cap_seconds),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),
         }
+    }
+
+    /// The mailer for the worker role; links in messages start with the public URL.
+    pub fn mailer(&self, site_addr: std::net::SocketAddr) -> anyhow::Result<Mailer> {
+        let base =
+            self.public_url.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_else(|| format!("http://{site_addr}"));
+        Mailer::new(self.smtp_url.as_ref().map(|s| s.expose_secret()), &self.email_from, &base)
     }
 
     pub fn secure_cookies(&self) -> bool {

@@ -1,13 +1,21 @@
 //! The worker and scheduler roles.
 
 use app::AppState;
-use billhook_core::jobs::{WorkerOptions, housekeeping, node_name, run_workers, scheduler::run_scheduler};
+use billhook_core::{
+    email::Mailer,
+    jobs::{WorkerOptions, housekeeping, node_name, run_workers, scheduler::run_scheduler},
+};
 use tokio_util::sync::CancellationToken;
 
 /// Runs the job queues until shutdown.
-pub async fn worker(state: AppState, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::info!(?options, "worker role started");
-    let result = run_workers(state.db.clone(), options, shutdown).await;
+pub async fn worker(
+    state: AppState,
+    options: WorkerOptions,
+    mailer: Mailer,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    tracing::info!(?options, ?mailer, "worker role started");
+    let result = run_workers(state.db.clone(), options, mailer, shutdown).await;
     tracing::info!("worker role stopped");
     result
 }

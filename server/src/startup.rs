@@ -98,7 +98,8 @@ pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
     }
     if matches!(role, ServeRole::Worker | ServeRole::All) {
-        tasks.spawn(roles::worker(state.clone(), settings.worker_options(), shutdown.clone()));
+        let mailer = settings.mailer(state.leptos_options.site_addr)?;
+        tasks.spawn(roles::worker(state.clone(), settings.worker_options(), mailer, shutdown.clone()));
     }
     if matches!(role, ServeRole::Scheduler | ServeRole::All) {
         tasks.spawn(roles::scheduler(state.clone(), shutdown.clone()));

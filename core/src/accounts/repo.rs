@@ -1,6 +1,10 @@
 //! The accounts' SQL, one statement for both databases.
 
-use crate::{db::Db, on_db};
+use crate::{
+    db::Db,
+    jobs::{NewJob, enqueue_in_tx},
+    on_db,
+};
 
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -18,15 +22,27 @@ macro_rules! select_users {
     };
 }
 
-pub(super) async fn insert_user(db: &Db, email: &str, hash: &str, role: &str, now: i64) -> sqlx::Result<i64> {
+/// Inserts a user and queues `jobs` (e.g. the welcome e-mail) in the same transaction.
+pub(super) async fn insert_user(
+    db: &Db,
+    email: &str,
+    hash: &str,
+    role: &str,
+    now: i64,
+    jobs: Vec<NewJob>,
+) -> sqlx::Result<i64> {
     on_db!(db, pool => {
-        sqlx::query_scalar("INSERT INTO users (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+        let mut tx = pool.begin().await?;
+        let id = sqlx::query_scalar("INSERT INTO users (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(email)
             .bind(hash)
             .bind(role)
             .bind(now)
-            .fetch_one(pool)
-            .await
+            .fetch_one(&mut *tx)
+            .await?;
+        enqueue_in_tx(&mut *tx, jobs).await.map_err(|e| sqlx::Error::Protocol(format!("enqueueing: {e:#}")))?;
+        tx.commit().await?;
+        Ok(id)
     })
 }
 

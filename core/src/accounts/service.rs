@@ -3,7 +3,11 @@
 use std::sync::OnceLock;
 
 use super::{Email, Password, PasswordHash, Role, ThrottlePolicy, repo};
-use crate::{clock, db::Db};
+use crate::{
+    clock,
+    db::Db,
+    email::{SendEmail, Template},
+};
 
 /// An account as the rest of Billhook sees it (no password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +83,12 @@ impl Accounts {
     async fn insert(&self, email: Email, password: Password, role: Role) -> Result<User, AccountError> {
         let hash = blocking(move || password.hash()).await?.map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
         let now = clock::now_ms();
-        match repo::insert_user(&self.db, email.as_str(), &hash.0, role.as_str(), now).await {
+        // Customers get a welcome message, queued with the account itself.
+        let jobs = match role {
+            Role::Customer => vec![SendEmail::new(email.as_str(), Template::Welcome).job()],
+            Role::Admin | Role::Viewer => Vec::new(),
+        };
+        match repo::insert_user(&self.db, email.as_str(), &hash.0, role.as_str(), now, jobs).await {
             Ok(id) => Ok(User { id, email: email.to_string(), role, created_at_ms: now }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AccountError::EmailTaken),
             Err(e) => Err(e.into()),

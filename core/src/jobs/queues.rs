@@ -12,3 +12,7 @@ pub const EVENT_MAX_ATTEMPTS: usize = 12;
 /// Canary jobs (`billhook canary`, crash tests, benchmarks).
 pub const SYSTEM_CANARY: &str = "system.canary";
 pub const CANARY_MAX_ATTEMPTS: usize = 5;
+
+/// Outgoing e-mail.
+pub const EMAIL: &str = "email";
+pub const EMAIL_MAX_ATTEMPTS: usize = 10;

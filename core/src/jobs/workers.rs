@@ -16,6 +16,7 @@ use super::{
 use crate::{
     clock,
     db::{Db, Sql},
+    email::{EmailError, Mailer, SendEmail},
     events::{ProcessError, process_event},
     on_db,
 };
@@ -61,6 +62,7 @@ struct JobContext {
     db: Db,
     queue: &'static str,
     options: WorkerOptions,
+    mailer: Mailer,
 }
 
 /// A unique worker name per queue and process: apalis refuses (or strands jobs of) a name that
@@ -204,6 +206,26 @@ async fn run_canary(
     .await
 }
 
+async fn run_send_email(
+    mail: SendEmail,
+    ctx: Data<JobContext>,
+    attempt: Attempt,
+    task_id: TaskId,
+    worker: WorkerContext,
+) -> Result<(), BoxDynError> {
+    attempt_job(&ctx, &attempt, &task_id, &worker, async {
+        match ctx.mailer.deliver(&ctx.db, &mail).await {
+            Ok(outcome) => {
+                tracing::debug!(id = %mail.id, template = mail.template.name(), ?outcome, "e-mail handled");
+                Ok(())
+            }
+            Err(e @ EmailError::Invalid(_)) => Err(Failure::Permanent(e.to_string())),
+            Err(e) => Err(Failure::Transient(e.to_string())),
+        }
+    })
+    .await
+}
+
 /// Registers a worker for `$queue` on the monitor, on whichever database `$db` is.
 macro_rules! register_worker {
     ($monitor:expr, $db:expr, $queue:expr, $args:ty, $handler:expr, $ctx:expr, $opts:expr) => {{
@@ -249,15 +271,22 @@ macro_rules! register_worker {
 
 /// Runs the workers of every queue until `shutdown`; then stops taking jobs, lets running ones
 /// finish within the timeout, and hands fetched-but-unstarted ones back.
-pub async fn run_workers(db: Db, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_workers(
+    db: Db,
+    options: WorkerOptions,
+    mailer: Mailer,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let mut monitor = Monitor::new();
-    let context = |queue| JobContext { db: db.clone(), queue, options: options.clone() };
+    let context = |queue| JobContext { db: db.clone(), queue, options: options.clone(), mailer: mailer.clone() };
     for queue in queues::EVENT_QUEUES {
         monitor =
             register_worker!(monitor, &db, queue, ProcessEvent, run_process_event, context(queue), options.clone());
     }
     let canaries = queues::SYSTEM_CANARY;
     monitor = register_worker!(monitor, &db, canaries, Canary, run_canary, context(canaries), options.clone());
+    let email = queues::EMAIL;
+    monitor = register_worker!(monitor, &db, email, SendEmail, run_send_email, context(email), options.clone());
     monitor
         .should_restart(|worker, error| {
             // A worker whose database went away stops; start it again (with a new name).

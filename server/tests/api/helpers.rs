@@ -101,7 +101,14 @@ impl TestApp {
             heartbeat: std::time::Duration::from_secs(2),
             ..Default::default()
         };
-        tokio::spawn(billhook_core::jobs::run_workers(self.state.db.clone(), options, self.shutdown.clone()));
+        self.start_workers_with(options, None);
+    }
+
+    /// Runs the worker role in this process with `options`, mailing through `smtp_url` if given.
+    pub fn start_workers_with(&self, options: billhook_core::jobs::WorkerOptions, smtp_url: Option<&str>) {
+        let mailer =
+            billhook_core::email::Mailer::new(smtp_url, "Billhook <billing@example.com>", &self.address).unwrap();
+        tokio::spawn(billhook_core::jobs::run_workers(self.state.db.clone(), options, mailer, self.shutdown.clone()));
     }
 
     /// Polls `check` until it returns Some, or panics after `within`.

@@ -8,6 +8,7 @@ mod accounts;
 mod cli;
 mod cluster;
 mod csrf;
+mod email;
 mod operations;
 mod pipeline;
 mod roles;
