@@ -25,13 +25,20 @@ struct Node(Child);
 
 impl Node {
     fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[])
+    }
+
+    fn start_with(database_url: &str, env: &[(&str, &str)]) -> Self {
         let child = Command::new(BILLHOOK)
             .args(["serve", "--role", "worker"])
             .env("DATABASE_URL", database_url)
             .env("BILLHOOK_WORKER_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS)
             .env("BILLHOOK_WORKER_MISSED_HEARTBEATS", MISSED_HEARTBEATS)
             .env("BILLHOOK_WORKER_POLL_INTERVAL_MS", "50")
+            .env("BILLHOOK_WORKER_CONCURRENCY", "1")
+            .env("BILLHOOK_SHUTDOWN_TIMEOUT_SECONDS", "20")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -154,4 +161,81 @@ async fn on_sqlite_a_job_on_a_killed_single_node_is_finished_after_a_restart() {
     let mut nodes = vec![Node::start(&database.url)];
     kill_the_node_holding_a_job(&db, &mut nodes, move |nodes| nodes.push(Node::start(&url))).await;
     db.close().await;
+}
+
+/// SIGTERM: the running job finishes, the process exits cleanly, and jobs it had claimed but not
+/// started are handed back at once: the next node (whose orphan threshold is 60 s) runs them
+/// within seconds.
+async fn sigterm_finishes_the_running_job_and_hands_back_the_rest(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let db = migrated(&database).await;
+    let mut first = Node::start(&database.url);
+    let warm_up = Canary::new(Duration::ZERO);
+    canary::enqueue(&db, std::slice::from_ref(&warm_up)).await.unwrap();
+    wait_for("the worker to come up", Duration::from_secs(60), || async {
+        canary::effect(&db, &warm_up.id).await.unwrap()
+    })
+    .await;
+
+    // Four 3-second canaries in one transaction: the worker (concurrency 1) claims all four in
+    // one fetch, runs one and holds three it has not started.
+    let canaries: Vec<Canary> = (0..4).map(|_| Canary::new(Duration::from_secs(3))).collect();
+    canary::enqueue(&db, &canaries).await.unwrap();
+    let claimed_sql = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM Jobs WHERE job_type = 'system.canary' AND status IN ('Queued', 'Running')"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM apalis.jobs WHERE job_type = 'system.canary' AND status IN ('Queued', 'Running')"
+        }
+    };
+    wait_for("all four claimed and one started", Duration::from_secs(10), || async {
+        let claimed: i64 = on_db!(&db, pool => sqlx::query_scalar(claimed_sql).fetch_one(pool).await).unwrap();
+        let mut started = 0;
+        for c in &canaries {
+            started += usize::from(started_by(&db, &c.id).await.is_some());
+        }
+        (claimed == 4 && started == 1).then_some(())
+    })
+    .await;
+    let mut running = None;
+    for c in &canaries {
+        if started_by(&db, &c.id).await.is_some() {
+            running = Some(c.clone());
+        }
+    }
+    let running = running.unwrap();
+    let waiting: Vec<&Canary> = canaries.iter().filter(|c| c.id != running.id).collect();
+
+    let status = Command::new("kill").args(["-TERM", &first.pid().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exited = tokio::task::spawn_blocking(move || first.0.wait()).await.unwrap().unwrap();
+    assert!(exited.success(), "clean exit on SIGTERM: {exited:?}");
+    let runs = runs_of(&db, &running.id).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(runs[0].1.is_some(), "the running job was allowed to finish");
+
+    // A new node runs the others long before the 3 s orphan threshold would free them.
+    let handed_back_at = Instant::now();
+    let _second = Node::start_with(&database.url, &[("BILLHOOK_WORKER_MISSED_HEARTBEATS", "60")]);
+    for canary in &waiting {
+        wait_for("a handed-back canary to run", Duration::from_secs(30), || async {
+            canary::effect(&db, &canary.id).await.unwrap()
+        })
+        .await;
+        let runs = runs_of(&db, &canary.id).await;
+        assert_eq!(runs.len(), 1, "never started on the stopped node: {runs:?}");
+    }
+    println!("handed-back jobs ran {:?} after the new node started", handed_back_at.elapsed());
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_sigterm_finishes_the_running_job_and_hands_back_the_rest() {
+    sigterm_finishes_the_running_job_and_hands_back_the_rest(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_sigterm_finishes_the_running_job_and_hands_back_the_rest() {
+    sigterm_finishes_the_running_job_and_hands_back_the_rest(Backend::Sqlite).await;
 }
