@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod exports;
 mod layout;
 mod pages;
 #[cfg(feature = "ssr")]

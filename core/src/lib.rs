@@ -7,6 +7,7 @@ pub mod clock;
 pub mod db;
 pub mod email;
 pub mod events;
+pub mod exports;
 pub mod jobs;
 pub mod sessions;
 pub mod webhooks;

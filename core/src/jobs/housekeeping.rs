@@ -67,7 +67,7 @@ const DELETE_FINISHED_JOBS: Sql = Sql {
 };
 
 /// Deletes expired sessions, stale log-in failures, and finished jobs, attempts and ticks older
-/// than [`KEEP_FINISHED`]. Stored webhook events are kept: they are the audit trail.
+/// than [`KEEP_FINISHED`]; drops the archives of expired data exports. Stored webhook events are kept: they are the audit trail.
 pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
     let now = clock::now_ms();
     let horizon = now - i64::try_from(KEEP_FINISHED.as_millis()).unwrap_or(0);
@@ -80,6 +80,7 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM scheduler_ticks WHERE tick_at < $1").bind(horizon).execute(pool).await?;
         anyhow::Ok(())
     })?;
+    crate::exports::expire(db).await?;
     if let Db::Sqlite(pool) = db {
         // Keeps the planner statistics current (see `jobs::schema`); cheap when nothing changed.
         sqlx::query("PRAGMA optimize").execute(pool).await?;

@@ -16,3 +16,7 @@ pub const CANARY_MAX_ATTEMPTS: usize = 5;
 /// Outgoing e-mail.
 pub const EMAIL: &str = "email";
 pub const EMAIL_MAX_ATTEMPTS: usize = 10;
+
+/// Customers' data exports.
+pub const EXPORTS: &str = "exports";
+pub const EXPORT_MAX_ATTEMPTS: usize = 5;

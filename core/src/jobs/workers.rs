@@ -18,6 +18,7 @@ use crate::{
     db::{Db, Sql},
     email::{EmailError, Mailer, SendEmail},
     events::{ProcessError, process_event},
+    exports::{self, ExportData, ExportError},
     on_db,
 };
 
@@ -226,6 +227,23 @@ async fn run_send_email(
     .await
 }
 
+async fn run_export_data(
+    job: ExportData,
+    ctx: Data<JobContext>,
+    attempt: Attempt,
+    task_id: TaskId,
+    worker: WorkerContext,
+) -> Result<(), BoxDynError> {
+    attempt_job(&ctx, &attempt, &task_id, &worker, async {
+        match exports::build(&ctx.db, &job.export_id).await {
+            Ok(()) => Ok(()),
+            Err(e @ ExportError::NotFound(_)) => Err(Failure::Permanent(e.to_string())),
+            Err(e) => Err(Failure::Transient(e.to_string())),
+        }
+    })
+    .await
+}
+
 /// Registers a worker for `$queue` on the monitor, on whichever database `$db` is.
 macro_rules! register_worker {
     ($monitor:expr, $db:expr, $queue:expr, $args:ty, $handler:expr, $ctx:expr, $opts:expr) => {{
@@ -287,6 +305,16 @@ pub async fn run_workers(
     monitor = register_worker!(monitor, &db, canaries, Canary, run_canary, context(canaries), options.clone());
     let email = queues::EMAIL;
     monitor = register_worker!(monitor, &db, email, SendEmail, run_send_email, context(email), options.clone());
+    let exports_queue = queues::EXPORTS;
+    monitor = register_worker!(
+        monitor,
+        &db,
+        exports_queue,
+        ExportData,
+        run_export_data,
+        context(exports_queue),
+        options.clone()
+    );
     monitor
         .should_restart(|worker, error| {
             // A worker whose database went away stops; start it again (with a new name).

@@ -3,6 +3,7 @@
 //! compression, CSRF origin check, session, identity).
 
 mod csrf;
+mod exports;
 mod identity;
 mod metrics;
 mod ops;
@@ -70,6 +71,7 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(metrics::render))
+        .route("/account/exports/{id}", get(exports::download))
         .leptos_routes_with_context(&state, routes, leptos_context.clone(), leptos_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(leptos_context, shell))
         // Innermost first: identity needs the session, the session layer runs after the CSRF check.

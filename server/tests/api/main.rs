@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod csrf;
 mod email;
+mod exports;
 mod operations;
 mod pipeline;
 mod roles;

@@ -1,0 +1,179 @@
+//! Customers' data exports: a request queues the `export_data` job in the same transaction; the
+//! job builds a JSON archive of the account and what Billhook holds about it; the owner - and
+//! only the owner - can download it until it expires.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{
+    clock,
+    db::Db,
+    jobs::{NewJob, enqueue_in_tx, queues},
+    on_db,
+};
+
+/// How long a finished export can be downloaded.
+pub const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The `export_data` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportData {
+    pub export_id: String,
+}
+
+/// One export as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Export {
+    pub id: String,
+    pub status: String,
+    pub requested_at: i64,
+    pub finished_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub size_bytes: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("export {0} does not exist")]
+    NotFound(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Asks for an export of `user_id`'s data; while one is still being made, returns that one.
+pub async fn request(db: &Db, user_id: i64) -> Result<Export, ExportError> {
+    let now = clock::now_ms();
+    let id = uuid::Uuid::new_v4().to_string();
+    let job = NewJob {
+        queue: queues::EXPORTS,
+        args: serde_json::to_vec(&ExportData { export_id: id.clone() }).expect("serialisable"),
+        max_attempts: queues::EXPORT_MAX_ATTEMPTS,
+    };
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let pending: Option<Export> = sqlx::query_as(
+            "SELECT id, status, requested_at, finished_at, expires_at, size_bytes FROM data_exports \
+             WHERE user_id = $1 AND status IN ('queued', 'building') ORDER BY requested_at DESC LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(pending) = pending {
+            return Ok(pending);
+        }
+        sqlx::query("INSERT INTO data_exports (id, user_id, status, requested_at) VALUES ($1, $2, 'queued', $3)")
+            .bind(&id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        enqueue_in_tx(&mut *tx, vec![job]).await?;
+        tx.commit().await?;
+        Ok(Export { id, status: "queued".into(), requested_at: now, finished_at: None, expires_at: None, size_bytes: None })
+    })
+}
+
+/// `user_id`'s exports, newest first.
+pub async fn list(db: &Db, user_id: i64) -> sqlx::Result<Vec<Export>> {
+    on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, status, requested_at, finished_at, expires_at, size_bytes FROM data_exports \
+             WHERE user_id = $1 ORDER BY requested_at DESC LIMIT 20",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// The archive of export `id` if it belongs to `user_id`, is ready and has not expired.
+pub async fn download(db: &Db, user_id: i64, id: &str) -> sqlx::Result<Option<String>> {
+    on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT archive FROM data_exports WHERE id = $1 AND user_id = $2 AND status = 'ready' AND expires_at > $3",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(clock::now_ms())
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// Builds export `id` (the job). Idempotent: a ready export is left as it is.
+pub async fn build(db: &Db, id: &str) -> Result<(), ExportError> {
+    let claimed: Option<i64> = on_db!(db, pool => {
+        sqlx::query_scalar("UPDATE data_exports SET status = 'building' WHERE id = $1 AND status IN ('queued', 'building') RETURNING user_id")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    let Some(user_id) = claimed else {
+        let exists: Option<String> = on_db!(db, pool => {
+            sqlx::query_scalar("SELECT status FROM data_exports WHERE id = $1").bind(id).fetch_optional(pool).await
+        })?;
+        return if exists.is_some() { Ok(()) } else { Err(ExportError::NotFound(id.to_owned())) };
+    };
+
+    let (account, emails, exports) = on_db!(db, pool => {
+        let account: (i64, String, String, i64) =
+            sqlx::query_as("SELECT id, email, role, created_at FROM users WHERE id = $1").bind(user_id).fetch_one(pool).await?;
+        let emails: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT template, subject, status, created_at FROM email_outbox WHERE recipient = $1 ORDER BY created_at",
+        )
+        .bind(&account.1)
+        .fetch_all(pool)
+        .await?;
+        let exports: Vec<(String, i64)> = sqlx::query_as("SELECT id, requested_at FROM data_exports WHERE user_id = $1 ORDER BY requested_at")
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?;
+        Ok::<_, sqlx::Error>((account, emails, exports))
+    })?;
+    let archive = json!({
+        "format": "billhook-export/1",
+        "generated_at_ms": clock::now_ms(),
+        "account": { "id": account.0, "email": account.1, "role": account.2, "created_at_ms": account.3 },
+        // Filled once billing links accounts to Stripe customers.
+        "subscriptions": [],
+        "invoices": [],
+        "stripe_events": [],
+        "emails": emails.iter().map(|(template, subject, status, at)| json!({
+            "template": template, "subject": subject, "status": status, "at_ms": at
+        })).collect::<Vec<_>>(),
+        "exports": exports.iter().map(|(id, at)| json!({ "id": id, "requested_at_ms": at })).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let now = clock::now_ms();
+    let expires = now + i64::try_from(KEEP_FOR.as_millis()).unwrap_or(i64::MAX);
+    on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE data_exports SET status = 'ready', archive = $2, size_bytes = $3, finished_at = $4, expires_at = $5 \
+             WHERE id = $1 AND status = 'building'",
+        )
+        .bind(id)
+        .bind(&archive)
+        .bind(i64::try_from(archive.len()).unwrap_or(i64::MAX))
+        .bind(now)
+        .bind(expires)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Drops the archives of expired exports (the scheduler's cleanup).
+pub async fn expire(db: &Db) -> sqlx::Result<u64> {
+    on_db!(db, pool => {
+        sqlx::query("UPDATE data_exports SET status = 'expired', archive = NULL WHERE status = 'ready' AND expires_at <= $1")
+            .bind(clock::now_ms())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })
+}

@@ -1,0 +1,28 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, uniqueEmail } from "./helpers";
+
+test("a customer asks for a data export, sees it become ready and downloads it", async ({ page }) => {
+  const email = uniqueEmail("export");
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(email);
+  await page.locator("#password").fill("a good password");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+
+  await hydrated(page);
+  await page.getByTestId("request-export").click();
+  await expect(page.getByTestId("export-status")).toHaveCount(1);
+  // The worker builds it in the background; the page shows the progress on each visit.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId("export-status")).toHaveText("ready", { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Download" }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^billhook-export-.*\.json$/);
+  const body = JSON.parse(require("fs").readFileSync(await file.path(), "utf8"));
+  expect(body.account.email).toBe(email);
+});
