@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn timestamps_read_as_utc_dates() {
         assert_eq!(format_ms(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_ms(1_795_716_257_914), "2026-11-26 16:44 UTC");
+        assert_eq!(format_ms(1_795_716_257_914), "2026-11-26 18:04 UTC"); // checked with Python's datetime
         assert_eq!(format_ms(951_782_400_000), "2000-02-29 00:00 UTC");
     }
 }
