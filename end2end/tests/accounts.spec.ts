@@ -1,14 +1,9 @@
 import { expect, test } from "@playwright/test";
-import { DEMO_CUSTOMER, hydrated, logIn, uniqueEmail } from "./helpers";
+import { DEMO_CUSTOMER, hydrated, logIn, signUp, uniqueEmail } from "./helpers";
 
 test("a visitor signs up and lands on their account page", async ({ page }) => {
   const email = uniqueEmail("signup");
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.getByLabel("E-mail").fill(email);
-  await page.locator("#password").fill("a good password");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/account$/);
+  await signUp(page, email);
   await expect(page.getByTestId("account-email")).toHaveText(email);
   await expect(page.getByTestId("signed-in-as")).toHaveText(email);
 });

@@ -1,14 +1,9 @@
 import { expect, test } from "@playwright/test";
-import { hydrated, uniqueEmail } from "./helpers";
+import { hydrated, signUp, uniqueEmail } from "./helpers";
 
 test("a customer asks for a data export, sees it become ready and downloads it", async ({ page }) => {
   const email = uniqueEmail("export");
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.getByLabel("E-mail").fill(email);
-  await page.locator("#password").fill("a good password");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/account$/);
+  await signUp(page, email);
 
   await hydrated(page);
   await page.getByTestId("request-export").click();

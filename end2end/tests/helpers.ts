@@ -17,6 +17,16 @@ export async function logIn(page: Page, who: { email: string; password: string }
   await expect(page).toHaveURL(/\/account$/);
 }
 
+/** Signs a new customer up and waits for their account page. */
+export async function signUp(page: Page, email: string) {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(email);
+  await page.locator("#password").fill("a good password");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+}
+
 export function uniqueEmail(prefix: string) {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
