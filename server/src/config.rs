@@ -74,6 +74,9 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     /// The From of outgoing mail.
     pub email_from: String,
+    /// Cron expressions replacing the built-in ones, by schedule name
+    /// (`BILLHOOK_SCHEDULES__DISPATCH_SWEEP="*/10 * * * * *"`, or a `[schedules]` table).
+    pub schedules: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -105,6 +108,7 @@ impl Default for Settings {
             job_retry_cap_seconds: 3600,
             smtp_url: None,
             email_from: "Billhook <billing@localhost>".into(),
+            schedules: Default::default(),
         }
     }
 }
@@ -120,7 +124,7 @@ impl Settings {
         let path = named.unwrap_or_else(|| PathBuf::from("billhook.toml"));
         Figment::new()
             .merge(Toml::file(&path))
-            .merge(Env::prefixed("BILLHOOK_").filter(|key| !is_tooling_variable(key.as_str())))
+            .merge(Env::prefixed("BILLHOOK_").filter(|key| !is_tooling_variable(key.as_str())).split("__"))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
             .with_context(|| format!("reading the configuration ({} and the environment)", path.display()))
@@ -224,6 +228,16 @@ mod tests {
             assert_eq!(settings.database_max_connections, 4);
             assert_eq!(settings.login_max_failures_per_ip, 3);
             assert_eq!(settings.database_url.expose_secret(), "sqlite://elsewhere.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn schedules_can_be_set_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("BILLHOOK_SCHEDULES__DISPATCH_SWEEP", "*/5 * * * * *");
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.schedules.get("dispatch_sweep").map(String::as_str), Some("*/5 * * * * *"));
             Ok(())
         });
     }

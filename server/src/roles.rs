@@ -3,7 +3,10 @@
 use app::AppState;
 use billhook_core::{
     email::Mailer,
-    jobs::{WorkerOptions, housekeeping, node_name, run_workers, scheduler::run_scheduler},
+    jobs::{
+        WorkerOptions, node_name, run_workers,
+        scheduler::{Schedule, run_scheduler},
+    },
 };
 use tokio_util::sync::CancellationToken;
 
@@ -20,11 +23,11 @@ pub async fn worker(
     result
 }
 
-/// Runs the periodic jobs (`billhook_core::jobs::housekeeping::schedules`) until shutdown;
+/// Runs the periodic jobs (`billhook_core::jobs::housekeeping::schedules_with`) until shutdown;
 /// several scheduler processes run each tick once between them.
-pub async fn scheduler(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::info!(node = %node_name(), "scheduler role started");
-    let result = run_scheduler(state.db.clone(), housekeeping::schedules(), node_name(), shutdown).await;
+pub async fn scheduler(state: AppState, schedules: Vec<Schedule>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    tracing::info!(node = %node_name(), ?schedules, "scheduler role started");
+    let result = run_scheduler(state.db.clone(), schedules, node_name(), shutdown).await;
     tracing::info!("scheduler role stopped");
     result
 }

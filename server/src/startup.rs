@@ -102,7 +102,8 @@ pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
         tasks.spawn(roles::worker(state.clone(), settings.worker_options(), mailer, shutdown.clone()));
     }
     if matches!(role, ServeRole::Scheduler | ServeRole::All) {
-        tasks.spawn(roles::scheduler(state.clone(), shutdown.clone()));
+        let schedules = billhook_core::jobs::housekeeping::schedules_with(&settings.schedules)?;
+        tasks.spawn(roles::scheduler(state.clone(), schedules, shutdown.clone()));
     }
 
     // The first role to end (by error or by shutdown) stops the others.

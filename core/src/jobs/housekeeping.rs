@@ -16,12 +16,27 @@ pub const KEEP_FINISHED: Duration = Duration::from_secs(14 * 24 * 3600);
 /// other than the webhook endpoint): the sweep queues it.
 pub const SWEEP_AFTER: Duration = Duration::from_secs(10);
 
-/// Every periodic job of Billhook.
+/// Every periodic job of Billhook, with its default cron expression.
 pub fn schedules() -> Vec<Schedule> {
     vec![
         Schedule::new("dispatch_sweep", "*/30 * * * * *", |db| async move { dispatch_sweep(&db).await.map(|_| ()) }),
         Schedule::new("cleanup", "0 17 * * * *", |db| async move { cleanup(&db).await }),
     ]
+}
+
+/// [`schedules`] with some cron expressions replaced (`name -> expression`, from the
+/// configuration). An unknown name or a bad expression is an error, not ignored.
+pub fn schedules_with(overrides: &std::collections::BTreeMap<String, String>) -> anyhow::Result<Vec<Schedule>> {
+    let mut schedules = schedules();
+    for (name, cron) in overrides {
+        let schedule = schedules
+            .iter_mut()
+            .find(|s| s.name == name.as_str())
+            .ok_or_else(|| anyhow::anyhow!("there is no schedule named {name:?} to configure"))?;
+        schedule.cron = cron.clone().into();
+        schedule.next_after(chrono::Utc::now())?;
+    }
+    Ok(schedules)
 }
 
 /// Queues stored events that are still `received`; returns how many.
@@ -86,4 +101,20 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
         sqlx::query("PRAGMA optimize").execute(pool).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::schedules_with;
+
+    #[test]
+    fn a_schedule_can_be_retimed_but_not_invented_or_broken() {
+        let retimed =
+            schedules_with(&BTreeMap::from([("dispatch_sweep".to_owned(), "*/5 * * * * *".to_owned())])).unwrap();
+        assert_eq!(retimed.iter().find(|s| s.name == "dispatch_sweep").unwrap().cron, "*/5 * * * * *");
+        assert!(schedules_with(&BTreeMap::from([("no_such".to_owned(), "* * * * * *".to_owned())])).is_err());
+        assert!(schedules_with(&BTreeMap::from([("cleanup".to_owned(), "not cron".to_owned())])).is_err());
+    }
 }

@@ -20,7 +20,7 @@ pub type Task = Arc<dyn Fn(Db) -> BoxFuture<'static, anyhow::Result<()>> + Send 
 #[derive(Clone)]
 pub struct Schedule {
     pub name: &'static str,
-    pub cron: &'static str,
+    pub cron: std::borrow::Cow<'static, str>,
     pub task: Task,
 }
 
@@ -36,12 +36,12 @@ impl Schedule {
         F: Fn(Db) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        Self { name, cron, task: Arc::new(move |db| Box::pin(task(db))) }
+        Self { name, cron: cron.into(), task: Arc::new(move |db| Box::pin(task(db))) }
     }
 
     /// The next tick strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-        let schedule = cron::Schedule::from_str(self.cron)
+        let schedule = cron::Schedule::from_str(&self.cron)
             .with_context(|| format!("schedule {}: bad cron {:?}", self.name, self.cron))?;
         schedule.after(&after).next().with_context(|| format!("schedule {} has no next tick", self.name))
     }

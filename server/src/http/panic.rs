@@ -25,3 +25,20 @@ pub fn internal_error_page(panic: Box<dyn Any + Send + 'static>) -> Response<Bod
         ))
         .unwrap_or_else(|_| Response::new(Body::from("internal server error")))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_500_page_without_its_message() {
+        let response = internal_error_page(Box::new("secret internal detail".to_owned()));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        let body = String::from_utf8(to_bytes(response.into_body(), 64 * 1024).await.unwrap().to_vec()).unwrap();
+        assert!(body.contains("Something went wrong"));
+        assert!(!body.contains("secret internal detail"), "the panic message is logged, not shown");
+    }
+}

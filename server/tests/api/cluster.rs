@@ -29,8 +29,12 @@ impl Node {
     }
 
     fn start_with(database_url: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_role(database_url, "worker", env)
+    }
+
+    fn start_role(database_url: &str, role: &str, env: &[(&str, &str)]) -> Self {
         let child = Command::new(BILLHOOK)
-            .args(["serve", "--role", "worker"])
+            .args(["serve", "--role", role])
             .env("DATABASE_URL", database_url)
             .env("BILLHOOK_WORKER_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS)
             .env("BILLHOOK_WORKER_MISSED_HEARTBEATS", MISSED_HEARTBEATS)
@@ -238,4 +242,27 @@ async fn on_postgres_sigterm_finishes_the_running_job_and_hands_back_the_rest() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite_sigterm_finishes_the_running_job_and_hands_back_the_rest() {
     sigterm_finishes_the_running_job_and_hands_back_the_rest(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_three_scheduler_processes_run_each_tick_exactly_once() {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let db = migrated(&database).await;
+    let every_second = [("BILLHOOK_SCHEDULES__DISPATCH_SWEEP", "* * * * * *")];
+    let nodes: Vec<Node> = (0..3).map(|_| Node::start_role(&database.url, "scheduler", &every_second)).collect();
+    let ticks = || async {
+        on_db!(&db, pool => {
+            sqlx::query_as::<_, (i64, String)>("SELECT tick_at, node FROM scheduler_ticks WHERE schedule = 'dispatch_sweep' ORDER BY tick_at")
+                .fetch_all(pool)
+                .await
+        })
+        .unwrap()
+    };
+    wait_for("five ticks", Duration::from_secs(60), || async { (ticks().await.len() >= 5).then_some(()) }).await;
+    drop(nodes);
+    let ticks = ticks().await;
+    let (first, last) = (ticks[0].0, ticks[ticks.len() - 1].0);
+    // One row per tick (the key), and no tick between the first and the last missing.
+    assert_eq!(ticks.len() as i64, (last - first) / 1000 + 1, "{ticks:?}");
+    db.close().await;
 }
