@@ -244,10 +244,20 @@ async fn run_export_data(
     .await
 }
 
-/// Registers a worker for `$queue` on the monitor, on whichever database `$db` is.
+/// Registers a worker for `$queue` on the monitor, on whichever database `$db` is. Only the
+/// storage differs between the two; the worker around it is built once (`build`).
 macro_rules! register_worker {
     ($monitor:expr, $db:expr, $queue:expr, $args:ty, $handler:expr, $ctx:expr, $opts:expr) => {{
         let (queue, ctx, opts) = ($queue, $ctx, $opts);
+        macro_rules! build {
+            ($storage:expr, $restarts:expr) => {
+                WorkerBuilder::new(worker_name(queue, $restarts))
+                    .backend($storage)
+                    .data(ctx.clone())
+                    .concurrency(opts.concurrency)
+                    .build($handler)
+            };
+        }
         match $db {
             Db::Sqlite(pool) => {
                 let pool = pool.clone();
@@ -257,13 +267,8 @@ macro_rules! register_worker {
                         .batch_size(opts.batch_size)
                         .heartbeat_interval(opts.heartbeat)
                         .missed_heartbeats(opts.missed_heartbeats);
-                    let storage =
-                        SqliteStorage::<$args>::new(&pool).with_config(config).poll_with_interval(opts.poll_interval);
-                    WorkerBuilder::new(worker_name(queue, restarts))
-                        .backend(storage)
-                        .data(ctx.clone())
-                        .concurrency(opts.concurrency)
-                        .build($handler)
+                    let storage = SqliteStorage::<$args>::new(&pool).with_config(config);
+                    build!(storage.poll_with_interval(opts.poll_interval), restarts)
                 })
             }
             Db::Postgres(pool) => {
@@ -274,13 +279,10 @@ macro_rules! register_worker {
                         .batch_size(opts.batch_size)
                         .heartbeat_interval(opts.heartbeat)
                         .missed_heartbeats(opts.missed_heartbeats);
-                    let storage =
-                        PostgresStorage::<$args>::new(&pool).with_config(config).poll_with_interval(opts.poll_interval);
-                    WorkerBuilder::new(worker_name(queue, restarts))
-                        .backend(storage)
-                        .data(ctx.clone())
-                        .concurrency(opts.concurrency)
-                        .build($handler)
+                    // Polling, not apalis' LISTEN/NOTIFY `Pubsub`: that holds a pooled connection per
+                    // queue for good (five queues starve a small pool).
+                    let storage = PostgresStorage::<$args>::new(&pool).with_config(config);
+                    build!(storage.poll_with_interval(opts.poll_interval), restarts)
                 })
             }
         }
