@@ -3,6 +3,7 @@
 //! the browser's WASM (server functions become HTTP calls; no server-only crate is compiled).
 
 pub mod auth;
+pub mod domains;
 pub mod error;
 pub mod exports;
 mod layout;

@@ -1,4 +1,4 @@
-//! The `billhook` command line: `serve`, `migrate`, `create-admin`, `seed-demo`.
+//! The `billhook` command line: `serve`, `migrate`, `create-admin`, `add-domain`, `seed-demo`, `canary`.
 
 use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
@@ -34,6 +34,15 @@ pub enum Command {
     CreateAdmin {
         #[arg(long)]
         email: String,
+    },
+    /// Add a custom domain to an account and queue its certificate (a worker obtains it over
+    /// ACME; the domain's DNS must already point at Billhook's web role, port 80).
+    AddDomain {
+        /// The owning account's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The domain, e.g. shop.example.com.
+        hostname: String,
     },
     /// Create (or reset) the demo admin and demo customer and print their credentials.
     SeedDemo,
@@ -85,6 +94,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = startup::open_state(&settings).await?;
             let user = state.accounts.upsert(&email, password, Role::Admin).await?;
             println!("admin account {} (id {}) is ready", user.email, user.id);
+            Ok(())
+        }
+        Command::AddDomain { email, hostname } => {
+            let state = startup::open_state(&settings).await?;
+            let user = state
+                .accounts
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("no account has the e-mail {email}"))?;
+            let domain = billhook_core::domains::add(&state.db, user.id, &hostname).await?;
+            println!("{} added for {} (id {}); its certificate is queued", domain.hostname, user.email, domain.id);
             Ok(())
         }
         Command::SeedDemo => {

@@ -6,7 +6,12 @@ use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use billhook_core::{
-    accounts::ThrottlePolicy, db::PoolOptions, email::Mailer, jobs::WorkerOptions, webhooks::WebhookVerifier,
+    accounts::ThrottlePolicy,
+    db::PoolOptions,
+    domains::{AcmeSettings, CertificateAuthority},
+    email::Mailer,
+    jobs::{JobServices, WorkerOptions, housekeeping::Periodic},
+    webhooks::WebhookVerifier,
 };
 use figment::{
     Figment,
@@ -77,6 +82,16 @@ pub struct Settings {
     /// Cron expressions replacing the built-in ones, by schedule name
     /// (`BILLHOOK_SCHEDULES__DISPATCH_SWEEP="*/10 * * * * *"`, or a `[schedules]` table).
     pub schedules: std::collections::BTreeMap<String, String>,
+    /// The ACME directory custom-domain certificates come from.
+    pub acme_directory_url: String,
+    /// A PEM root certificate to trust for the ACME directory itself (a test CA such as Pebble).
+    pub acme_root_certificate: Option<PathBuf>,
+    /// Contact address given to the CA for the ACME account.
+    pub acme_contact_email: Option<String>,
+    /// How long one certificate attempt waits for the CA to validate and issue.
+    pub acme_order_timeout_seconds: u64,
+    /// Certificates are renewed this many days before they expire.
+    pub certificate_renew_before_days: u64,
 }
 
 impl Default for Settings {
@@ -109,6 +124,11 @@ impl Default for Settings {
             smtp_url: None,
             email_from: "Billhook <billing@localhost>".into(),
             schedules: Default::default(),
+            acme_directory_url: AcmeSettings::default().directory_url,
+            acme_root_certificate: None,
+            acme_contact_email: None,
+            acme_order_timeout_seconds: 90,
+            certificate_renew_before_days: 30,
         }
     }
 }
@@ -167,6 +187,33 @@ impl Settings {
         let base =
             self.public_url.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_else(|| format!("http://{site_addr}"));
         Mailer::new(self.smtp_url.as_ref().map(|s| s.expose_secret()), &self.email_from, &base)
+    }
+
+    pub fn acme_settings(&self) -> AcmeSettings {
+        AcmeSettings {
+            directory_url: self.acme_directory_url.clone(),
+            root_certificate: self.acme_root_certificate.clone(),
+            contact_email: self.acme_contact_email.clone(),
+            renew_before: self.certificate_renew_before(),
+            order_timeout: Duration::from_secs(self.acme_order_timeout_seconds.max(1)),
+        }
+    }
+
+    fn certificate_renew_before(&self) -> Duration {
+        Duration::from_secs(self.certificate_renew_before_days * 24 * 3600)
+    }
+
+    /// The outside services of the worker role.
+    pub fn job_services(&self, site_addr: std::net::SocketAddr) -> anyhow::Result<JobServices> {
+        Ok(JobServices {
+            mailer: self.mailer(site_addr)?,
+            certificates: CertificateAuthority::new(self.acme_settings()),
+        })
+    }
+
+    /// What the scheduler role's periodic jobs need.
+    pub fn periodic(&self) -> Periodic {
+        Periodic { certificate_renew_before: self.certificate_renew_before() }
     }
 
     pub fn secure_cookies(&self) -> bool {

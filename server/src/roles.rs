@@ -1,12 +1,9 @@
 //! The worker and scheduler roles.
 
 use app::AppState;
-use billhook_core::{
-    email::Mailer,
-    jobs::{
-        WorkerOptions, node_name, run_workers,
-        scheduler::{Schedule, run_scheduler},
-    },
+use billhook_core::jobs::{
+    JobServices, WorkerOptions, node_name, run_workers,
+    scheduler::{Schedule, run_scheduler},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -14,11 +11,11 @@ use tokio_util::sync::CancellationToken;
 pub async fn worker(
     state: AppState,
     options: WorkerOptions,
-    mailer: Mailer,
+    services: JobServices,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    tracing::info!(?options, ?mailer, "worker role started");
-    let result = run_workers(state.db.clone(), options, mailer, shutdown).await;
+    tracing::info!(?options, ?services, "worker role started");
+    let result = run_workers(state.db.clone(), options, services, shutdown).await;
     tracing::info!("worker role stopped");
     result
 }

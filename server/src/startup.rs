@@ -98,11 +98,11 @@ pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
     }
     if matches!(role, ServeRole::Worker | ServeRole::All) {
-        let mailer = settings.mailer(state.leptos_options.site_addr)?;
-        tasks.spawn(roles::worker(state.clone(), settings.worker_options(), mailer, shutdown.clone()));
+        let services = settings.job_services(state.leptos_options.site_addr)?;
+        tasks.spawn(roles::worker(state.clone(), settings.worker_options(), services, shutdown.clone()));
     }
     if matches!(role, ServeRole::Scheduler | ServeRole::All) {
-        let schedules = billhook_core::jobs::housekeeping::schedules_with(&settings.schedules)?;
+        let schedules = billhook_core::jobs::housekeeping::schedules_with(&settings.periodic(), &settings.schedules)?;
         tasks.spawn(roles::scheduler(state.clone(), schedules, shutdown.clone()));
     }
 

@@ -7,6 +7,7 @@ use leptos_router::{components::Outlet, hooks::use_location};
 use super::errors::LoginRequired;
 use crate::{
     auth::use_current_user,
+    domains::my_domains,
     exports::{RequestExport, my_exports},
 };
 
@@ -38,7 +39,52 @@ pub fn AccountPage() -> impl IntoView {
             })}
             <p class="hint">"Subscriptions, payment methods and invoices will appear here."</p>
         </section>
+        <CustomDomains />
         <DataExports />
+    }
+}
+
+/// The account's custom domains and the state of their certificates (shown once there is one).
+#[component]
+fn CustomDomains() -> impl IntoView {
+    let domains = Resource::new(|| (), |()| my_domains());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || domains.get().map(|result| match result {
+                Ok(list) if list.is_empty() => ().into_any(),
+                Ok(list) => view! {
+                    <section class="card">
+                        <h2>"Custom domains"</h2>
+                        <table data-testid="domains">
+                            <thead><tr><th>"Domain"</th><th>"Certificate"</th><th>"Valid until"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|d| view! {
+                                    <tr>
+                                        <td>{d.hostname}</td>
+                                        <td data-testid="domain-status">
+                                            {certificate_state(&d.status)}
+                                            {d.last_error.filter(|_| d.status == "failed").map(|e| view! { <p class="error">{e}</p> })}
+                                        </td>
+                                        <td>{d.certificate_expires_at_ms.map(format_ms)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                }.into_any(),
+                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+fn certificate_state(status: &str) -> &'static str {
+    match status {
+        "pending" => "Queued",
+        "issuing" => "Being issued",
+        "active" => "Active",
+        "failed" => "Failed; retried automatically",
+        _ => "Unknown",
     }
 }
 

@@ -161,6 +161,14 @@ impl Accounts {
         }
     }
 
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, AccountError> {
+        let email = Email::parse(email).map_err(|message| AccountError::Invalid { field: "email", message })?;
+        match repo::find_by_email(&self.db, &email.to_string()).await? {
+            Some(row) => Ok(Some(user_from_row(row)?.0)),
+            None => Ok(None),
+        }
+    }
+
     /// Newest accounts first, `limit` at most, older than `before_id` when given.
     pub async fn list(&self, before_id: Option<i64>, limit: u32) -> Result<Vec<User>, AccountError> {
         repo::list_users(&self.db, before_id, i64::from(limit))

@@ -16,18 +16,38 @@ pub const KEEP_FINISHED: Duration = Duration::from_secs(14 * 24 * 3600);
 /// other than the webhook endpoint): the sweep queues it.
 pub const SWEEP_AFTER: Duration = Duration::from_secs(10);
 
+/// What the periodic jobs need besides the database (from the configuration).
+#[derive(Debug, Clone)]
+pub struct Periodic {
+    /// Certificates expiring within this are renewed.
+    pub certificate_renew_before: Duration,
+}
+
+impl Default for Periodic {
+    fn default() -> Self {
+        Self { certificate_renew_before: crate::domains::AcmeSettings::default().renew_before }
+    }
+}
+
 /// Every periodic job of Billhook, with its default cron expression.
-pub fn schedules() -> Vec<Schedule> {
+pub fn schedules(periodic: &Periodic) -> Vec<Schedule> {
+    let renew_before = periodic.certificate_renew_before;
     vec![
         Schedule::new("dispatch_sweep", "*/30 * * * * *", |db| async move { dispatch_sweep(&db).await.map(|_| ()) }),
         Schedule::new("cleanup", "0 17 * * * *", |db| async move { cleanup(&db).await }),
+        Schedule::new("certificate_renewals", "0 41 */6 * * *", move |db| async move {
+            crate::domains::queue_renewals(&db, renew_before).await.map(|_| ())
+        }),
     ]
 }
 
 /// [`schedules`] with some cron expressions replaced (`name -> expression`, from the
 /// configuration). An unknown name or a bad expression is an error, not ignored.
-pub fn schedules_with(overrides: &std::collections::BTreeMap<String, String>) -> anyhow::Result<Vec<Schedule>> {
-    let mut schedules = schedules();
+pub fn schedules_with(
+    periodic: &Periodic,
+    overrides: &std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<Vec<Schedule>> {
+    let mut schedules = schedules(periodic);
     for (name, cron) in overrides {
         let schedule = schedules
             .iter_mut()
@@ -107,14 +127,23 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::schedules_with;
+    use super::{Periodic, schedules_with};
 
     #[test]
     fn a_schedule_can_be_retimed_but_not_invented_or_broken() {
-        let retimed =
-            schedules_with(&BTreeMap::from([("dispatch_sweep".to_owned(), "*/5 * * * * *".to_owned())])).unwrap();
+        let retimed = schedules_with(
+            &Periodic::default(),
+            &BTreeMap::from([("dispatch_sweep".to_owned(), "*/5 * * * * *".to_owned())]),
+        )
+        .unwrap();
         assert_eq!(retimed.iter().find(|s| s.name == "dispatch_sweep").unwrap().cron, "*/5 * * * * *");
-        assert!(schedules_with(&BTreeMap::from([("no_such".to_owned(), "* * * * * *".to_owned())])).is_err());
-        assert!(schedules_with(&BTreeMap::from([("cleanup".to_owned(), "not cron".to_owned())])).is_err());
+        assert!(
+            schedules_with(&Periodic::default(), &BTreeMap::from([("no_such".to_owned(), "* * * * * *".to_owned())]))
+                .is_err()
+        );
+        assert!(
+            schedules_with(&Periodic::default(), &BTreeMap::from([("cleanup".to_owned(), "not cron".to_owned())]))
+                .is_err()
+        );
     }
 }

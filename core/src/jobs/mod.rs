@@ -21,7 +21,7 @@ mod workers;
 use serde::{Deserialize, Serialize};
 
 pub use schema::{enqueue_in_tx, setup};
-pub use workers::{WorkerOptions, node_name, run_workers};
+pub use workers::{JobServices, WorkerOptions, node_name, run_workers};
 
 /// Process one stored Stripe event (see `crate::events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,3 +20,7 @@ pub const EMAIL_MAX_ATTEMPTS: usize = 10;
 /// Customers' data exports.
 pub const EXPORTS: &str = "exports";
 pub const EXPORT_MAX_ATTEMPTS: usize = 5;
+
+/// Custom-domain certificates (ACME orders wait on the CA: few at a time, generous retries).
+pub const CERTIFICATES: &str = "certificates";
+pub const CERTIFICATE_MAX_ATTEMPTS: usize = 8;

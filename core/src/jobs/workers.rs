@@ -16,6 +16,7 @@ use super::{
 use crate::{
     clock,
     db::{Db, Sql},
+    domains::{CertificateAuthority, CertificateError, ProvisionCertificate},
     email::{EmailError, Mailer, SendEmail},
     events::{ProcessError, process_event},
     exports::{self, ExportData, ExportError},
@@ -57,13 +58,20 @@ impl Default for WorkerOptions {
     }
 }
 
+/// The outside services jobs use, built from the configuration.
+#[derive(Debug, Clone)]
+pub struct JobServices {
+    pub mailer: Mailer,
+    pub certificates: CertificateAuthority,
+}
+
 /// What every job handler gets.
 #[derive(Debug, Clone)]
 struct JobContext {
     db: Db,
     queue: &'static str,
     options: WorkerOptions,
-    mailer: Mailer,
+    services: JobServices,
 }
 
 /// A unique worker name per queue and process: apalis refuses (or strands jobs of) a name that
@@ -215,7 +223,7 @@ async fn run_send_email(
     worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     attempt_job(&ctx, &attempt, &task_id, &worker, async {
-        match ctx.mailer.deliver(&ctx.db, &mail).await {
+        match ctx.services.mailer.deliver(&ctx.db, &mail).await {
             Ok(outcome) => {
                 tracing::debug!(id = %mail.id, template = mail.template.name(), ?outcome, "e-mail handled");
                 Ok(())
@@ -238,6 +246,26 @@ async fn run_export_data(
         match exports::build(&ctx.db, &job.export_id).await {
             Ok(()) => Ok(()),
             Err(e @ ExportError::NotFound(_)) => Err(Failure::Permanent(e.to_string())),
+            Err(e) => Err(Failure::Transient(e.to_string())),
+        }
+    })
+    .await
+}
+
+async fn run_provision_certificate(
+    job: ProvisionCertificate,
+    ctx: Data<JobContext>,
+    attempt: Attempt,
+    task_id: TaskId,
+    worker: WorkerContext,
+) -> Result<(), BoxDynError> {
+    attempt_job(&ctx, &attempt, &task_id, &worker, async {
+        match ctx.services.certificates.provision(&ctx.db, &job.domain_id).await {
+            Ok(outcome) => {
+                tracing::debug!(domain = %job.domain_id, ?outcome, "certificate job done");
+                Ok(())
+            }
+            Err(e @ CertificateError::NotFound(_)) => Err(Failure::Permanent(e.to_string())),
             Err(e) => Err(Failure::Transient(e.to_string())),
         }
     })
@@ -294,11 +322,11 @@ macro_rules! register_worker {
 pub async fn run_workers(
     db: Db,
     options: WorkerOptions,
-    mailer: Mailer,
+    services: JobServices,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut monitor = Monitor::new();
-    let context = |queue| JobContext { db: db.clone(), queue, options: options.clone(), mailer: mailer.clone() };
+    let context = |queue| JobContext { db: db.clone(), queue, options: options.clone(), services: services.clone() };
     for queue in queues::EVENT_QUEUES {
         monitor =
             register_worker!(monitor, &db, queue, ProcessEvent, run_process_event, context(queue), options.clone());
@@ -315,6 +343,16 @@ pub async fn run_workers(
         ExportData,
         run_export_data,
         context(exports_queue),
+        options.clone()
+    );
+    let certificates = queues::CERTIFICATES;
+    monitor = register_worker!(
+        monitor,
+        &db,
+        certificates,
+        ProvisionCertificate,
+        run_provision_certificate,
+        context(certificates),
         options.clone()
     );
     monitor

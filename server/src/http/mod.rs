@@ -2,6 +2,7 @@
 //! and the layers every request passes (panic guard, metrics, tracing, timeout, body limit,
 //! compression, CSRF origin check, session, identity).
 
+mod acme;
 mod csrf;
 mod exports;
 mod identity;
@@ -66,6 +67,9 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
         .route("/webhooks/stripe", post(webhooks::receive))
         .layer(DefaultBodyLimit::max(settings.webhook_body_limit_bytes))
         .with_state((state.clone(), identity));
+    // A certificate authority's HTTP-01 validation request: no session, no cookies.
+    let acme_routes =
+        Router::new().route("/.well-known/acme-challenge/{token}", get(acme::challenge)).with_state(state.clone());
 
     Router::new()
         .route("/healthz", get(ops::healthz))
@@ -82,6 +86,7 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(settings.request_body_limit_bytes))
         .with_state(state)
         .merge(webhook_routes)
+        .merge(acme_routes)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.request_timeout_seconds),

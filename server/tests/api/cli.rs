@@ -21,7 +21,10 @@ fn help_lists_the_subcommands() {
     assert!(String::from_utf8(serve.stdout).unwrap().contains("--role"));
 }
 
-on_both_databases!(create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in);
+on_both_databases!(
+    create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in,
+    add_domain_queues_a_certificate_or_says_what_is_wrong,
+);
 
 async fn create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in(app: TestApp) {
     let mut child = Command::new(BILLHOOK)
@@ -38,4 +41,31 @@ async fn create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in(app
 
     assert_eq!(app.log_in("boss@example.com", "boss password").await.status(), StatusCode::OK);
     assert_eq!(app.get("/admin").await.status(), StatusCode::OK);
+}
+
+async fn add_domain_queues_a_certificate_or_says_what_is_wrong(app: TestApp) {
+    let owner = app.state.accounts.sign_up("owner@example.com", "owner password".into()).await.unwrap();
+    let add = |args: &[&str]| {
+        Command::new(BILLHOOK).arg("add-domain").args(args).env("DATABASE_URL", &app.database.url).output().unwrap()
+    };
+
+    let output = add(&["--email", "owner@example.com", "Shop.Example.com"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("shop.example.com added for owner@example.com"));
+    let domains = billhook_core::domains::list(&app.state.db, owner.id).await.unwrap();
+    assert_eq!(
+        domains.iter().map(|d| (d.hostname.as_str(), d.status.as_str())).collect::<Vec<_>>(),
+        [("shop.example.com", "pending")]
+    );
+
+    for (args, reason) in [
+        (&["--email", "nobody@example.com", "other.example.com"][..], "no account has the e-mail nobody@example.com"),
+        (&["--email", "owner@example.com", "shop.example.com"][..], "shop.example.com is already added"),
+        (&["--email", "owner@example.com", "*.example.com"][..], "wildcard"),
+    ] {
+        let output = add(args);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
 }

@@ -106,9 +106,26 @@ impl TestApp {
 
     /// Runs the worker role in this process with `options`, mailing through `smtp_url` if given.
     pub fn start_workers_with(&self, options: billhook_core::jobs::WorkerOptions, smtp_url: Option<&str>) {
-        let mailer =
-            billhook_core::email::Mailer::new(smtp_url, "Billhook <billing@example.com>", &self.address).unwrap();
-        tokio::spawn(billhook_core::jobs::run_workers(self.state.db.clone(), options, mailer, self.shutdown.clone()));
+        let acme = billhook_core::domains::AcmeSettings::default();
+        self.run_workers(options, self.job_services(smtp_url, acme));
+    }
+
+    /// The worker role's services as this app would configure them.
+    pub fn job_services(
+        &self,
+        smtp_url: Option<&str>,
+        acme: billhook_core::domains::AcmeSettings,
+    ) -> billhook_core::jobs::JobServices {
+        billhook_core::jobs::JobServices {
+            mailer: billhook_core::email::Mailer::new(smtp_url, "Billhook <billing@example.com>", &self.address)
+                .unwrap(),
+            certificates: billhook_core::domains::CertificateAuthority::new(acme),
+        }
+    }
+
+    /// Runs the worker role in this process with `options` and `services` until the app is dropped.
+    pub fn run_workers(&self, options: billhook_core::jobs::WorkerOptions, services: billhook_core::jobs::JobServices) {
+        tokio::spawn(billhook_core::jobs::run_workers(self.state.db.clone(), options, services, self.shutdown.clone()));
     }
 
     /// Polls `check` until it returns Some, or panics after `within`.

@@ -5,6 +5,7 @@ mod helpers;
 mod stripe_events;
 
 mod accounts;
+mod certificates;
 mod cli;
 mod cluster;
 mod csrf;
