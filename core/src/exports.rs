@@ -134,14 +134,28 @@ pub async fn build(db: &Db, id: &str) -> Result<(), ExportError> {
             .await?;
         Ok::<_, sqlx::Error>((account, emails, exports))
     })?;
+    let stripe = stripe_data(db, user_id).await?;
+    let domains = crate::domains::list(db, user_id).await?;
     let archive = json!({
         "format": "billhook-export/1",
         "generated_at_ms": clock::now_ms(),
         "account": { "id": account.0, "email": account.1, "role": account.2, "created_at_ms": account.3 },
-        // Filled once billing links accounts to Stripe customers.
-        "subscriptions": [],
+        "stripe_customers": stripe.customers.iter().map(|(id, email, name, deleted)| json!({
+            "id": id, "email": email, "name": name, "deleted": deleted
+        })).collect::<Vec<_>>(),
+        "subscriptions": stripe.subscriptions.iter().map(|(id, customer, status, cancel_at_period_end, period_end, prices)| json!({
+            "id": id, "customer": customer, "status": status, "cancel_at_period_end": cancel_at_period_end,
+            "current_period_end": period_end, "price_ids": serde_json::from_str::<serde_json::Value>(prices).unwrap_or_default()
+        })).collect::<Vec<_>>(),
+        // Billing mirrors invoices; until then they are in the related events below.
         "invoices": [],
-        "stripe_events": [],
+        "stripe_events": stripe.events.iter().map(|(id, event_type, created, payload)| json!({
+            "id": id, "type": event_type, "created": created,
+            "event": serde_json::from_str::<serde_json::Value>(payload).unwrap_or_default()
+        })).collect::<Vec<_>>(),
+        "custom_domains": domains.iter().map(|d| json!({
+            "hostname": d.hostname, "status": d.status, "added_at_ms": d.created_at, "certificate_expires_at_ms": d.not_after
+        })).collect::<Vec<_>>(),
         "emails": emails.iter().map(|(template, subject, status, at)| json!({
             "template": template, "subject": subject, "status": status, "at_ms": at
         })).collect::<Vec<_>>(),
@@ -165,6 +179,45 @@ pub async fn build(db: &Db, id: &str) -> Result<(), ExportError> {
         .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// What Billhook mirrors from Stripe about one account: its customers (linked by billing through
+/// the customer's `billhook_user_id` metadata), their subscriptions, and the events about either.
+struct StripeData {
+    /// id, email, name, deleted
+    customers: Vec<(String, Option<String>, Option<String>, bool)>,
+    subscriptions: Vec<SubscriptionRow>,
+    /// id, type, created, the event as stored
+    events: Vec<(String, String, i64, String)>,
+}
+
+/// id, customer, status, cancel_at_period_end, current_period_end, price ids (JSON)
+type SubscriptionRow = (String, Option<String>, String, bool, Option<i64>, String);
+
+async fn stripe_data(db: &Db, user_id: i64) -> sqlx::Result<StripeData> {
+    on_db!(db, pool => {
+        let customers = sqlx::query_as("SELECT id, email, name, deleted FROM stripe_customers WHERE user_id = $1 ORDER BY id")
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?;
+        let subscriptions = sqlx::query_as(
+            "SELECT s.id, s.customer_id, s.status, s.cancel_at_period_end, s.current_period_end, s.price_ids \
+             FROM stripe_subscriptions s JOIN stripe_customers c ON c.id = s.customer_id WHERE c.user_id = $1 ORDER BY s.id",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?;
+        let events = sqlx::query_as(
+            "SELECT id, event_type, created, payload FROM webhook_events WHERE object_id IN ( \
+                 SELECT id FROM stripe_customers WHERE user_id = $1 \
+                 UNION SELECT s.id FROM stripe_subscriptions s JOIN stripe_customers c ON c.id = s.customer_id WHERE c.user_id = $1 \
+             ) ORDER BY created, id",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?;
+        Ok(StripeData { customers, subscriptions, events })
+    })
 }
 
 /// Drops the archives of expired exports (the scheduler's cleanup).

@@ -11,6 +11,7 @@ pub mod events;
 pub mod exports;
 pub mod jobs;
 pub mod sessions;
+pub mod stripe_api;
 pub mod webhooks;
 
 pub use db::{Db, DbKind};

@@ -10,7 +10,9 @@ use billhook_core::{
     db::PoolOptions,
     domains::{AcmeSettings, CertificateAuthority},
     email::Mailer,
+    events::reconcile::ReconcileOptions,
     jobs::{JobServices, WorkerOptions, housekeeping::Periodic},
+    stripe_api::StripeApi,
     webhooks::WebhookVerifier,
 };
 use figment::{
@@ -92,6 +94,12 @@ pub struct Settings {
     pub acme_order_timeout_seconds: u64,
     /// Certificates are renewed this many days before they expire.
     pub certificate_renew_before_days: u64,
+    /// Stripe secret (or restricted, with read access to events) key; unset: no reconciliation.
+    pub stripe_secret_key: Option<SecretString>,
+    /// Stripe's API base URL (another for an offline stand-in).
+    pub stripe_api_base: String,
+    /// How far back the reconciliation lists events when no recent run succeeded (Stripe keeps 30 days).
+    pub stripe_reconcile_lookback_hours: u64,
 }
 
 impl Default for Settings {
@@ -129,6 +137,9 @@ impl Default for Settings {
             acme_contact_email: None,
             acme_order_timeout_seconds: 90,
             certificate_renew_before_days: 30,
+            stripe_secret_key: None,
+            stripe_api_base: billhook_core::stripe_api::DEFAULT_API_BASE.into(),
+            stripe_reconcile_lookback_hours: 72,
         }
     }
 }
@@ -212,8 +223,19 @@ impl Settings {
     }
 
     /// What the scheduler role's periodic jobs need.
-    pub fn periodic(&self) -> Periodic {
-        Periodic { certificate_renew_before: self.certificate_renew_before() }
+    pub fn periodic(&self) -> anyhow::Result<Periodic> {
+        let stripe = match &self.stripe_secret_key {
+            Some(key) => Some(
+                StripeApi::new(key.expose_secret(), &self.stripe_api_base, Duration::from_secs(30))
+                    .context("BILLHOOK_STRIPE_SECRET_KEY / BILLHOOK_STRIPE_API_BASE")?,
+            ),
+            None => None,
+        };
+        let reconcile = ReconcileOptions {
+            lookback: Duration::from_secs(self.stripe_reconcile_lookback_hours.clamp(1, 30 * 24) * 3600),
+            ..ReconcileOptions::default()
+        };
+        Ok(Periodic { certificate_renew_before: self.certificate_renew_before(), stripe, reconcile })
     }
 
     pub fn secure_cookies(&self) -> bool {

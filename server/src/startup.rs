@@ -102,7 +102,7 @@ pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
         tasks.spawn(roles::worker(state.clone(), settings.worker_options(), services, shutdown.clone()));
     }
     if matches!(role, ServeRole::Scheduler | ServeRole::All) {
-        let schedules = billhook_core::jobs::housekeeping::schedules_with(&settings.periodic(), &settings.schedules)?;
+        let schedules = billhook_core::jobs::housekeeping::schedules_with(&settings.periodic()?, &settings.schedules)?;
         tasks.spawn(roles::scheduler(state.clone(), schedules, shutdown.clone()));
     }
 

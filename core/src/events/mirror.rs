@@ -90,10 +90,14 @@ where
     let id = required(object, "id")?;
     let deleted =
         event.event_type == "customer.deleted" || object.get("deleted").and_then(Value::as_bool) == Some(true);
+    // Billing names the account in the customer's metadata when it creates the customer.
+    let user_id =
+        object.pointer("/metadata/billhook_user_id").and_then(Value::as_str).and_then(|v| v.parse::<i64>().ok());
     sqlx::query(
-        "INSERT INTO stripe_customers (id, email, name, deleted, event_created, event_rank, event_id, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+        "INSERT INTO stripe_customers (id, email, name, deleted, event_created, event_rank, event_id, updated_at, user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, deleted = excluded.deleted, \
+             user_id = COALESCE(excluded.user_id, stripe_customers.user_id), \
              event_created = excluded.event_created, event_rank = excluded.event_rank, event_id = excluded.event_id, \
              updated_at = excluded.updated_at \
          WHERE (excluded.event_created, excluded.event_rank, excluded.event_id) \
@@ -107,6 +111,7 @@ where
     .bind(i64::from(deleted)) // a deletion wins a tie
     .bind(event.id)
     .bind(now_ms)
+    .bind(user_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -9,6 +9,7 @@
 
 mod mirror;
 mod process;
+pub mod reconcile;
 
 pub use process::{EventStatus, ProcessError, ProcessOutcome, process_event};
 

@@ -6,8 +6,12 @@ use super::{NewJob, enqueue_in_tx, scheduler::Schedule};
 use crate::{
     clock,
     db::{Db, Sql},
-    events::queue_for,
+    events::{
+        queue_for,
+        reconcile::{ReconcileOptions, reconcile},
+    },
     on_db,
+    stripe_api::StripeApi,
 };
 
 /// How long finished jobs, their attempts and old ticks are kept.
@@ -21,22 +25,42 @@ pub const SWEEP_AFTER: Duration = Duration::from_secs(10);
 pub struct Periodic {
     /// Certificates expiring within this are renewed.
     pub certificate_renew_before: Duration,
+    /// Stripe's API for reconciliation; `None` (no secret key configured): not reconciled.
+    pub stripe: Option<StripeApi>,
+    pub reconcile: ReconcileOptions,
 }
 
 impl Default for Periodic {
     fn default() -> Self {
-        Self { certificate_renew_before: crate::domains::AcmeSettings::default().renew_before }
+        Self {
+            certificate_renew_before: crate::domains::AcmeSettings::default().renew_before,
+            stripe: None,
+            reconcile: ReconcileOptions::default(),
+        }
     }
 }
 
 /// Every periodic job of Billhook, with its default cron expression.
 pub fn schedules(periodic: &Periodic) -> Vec<Schedule> {
     let renew_before = periodic.certificate_renew_before;
+    let (stripe, reconcile_options) = (periodic.stripe.clone(), periodic.reconcile.clone());
     vec![
         Schedule::new("dispatch_sweep", "*/30 * * * * *", |db| async move { dispatch_sweep(&db).await.map(|_| ()) }),
         Schedule::new("cleanup", "0 17 * * * *", |db| async move { cleanup(&db).await }),
         Schedule::new("certificate_renewals", "0 41 */6 * * *", move |db| async move {
             crate::domains::queue_renewals(&db, renew_before).await.map(|_| ())
+        }),
+        Schedule::new("stripe_reconcile", "0 */15 * * * *", move |db| {
+            let (stripe, options) = (stripe.clone(), reconcile_options.clone());
+            async move {
+                match stripe {
+                    Some(stripe) => reconcile(&db, &stripe, &options).await.map(|_| ()).map_err(Into::into),
+                    None => {
+                        tracing::debug!("no Stripe secret key configured: nothing to reconcile");
+                        Ok(())
+                    }
+                }
+            }
         }),
     ]
 }

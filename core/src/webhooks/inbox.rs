@@ -149,7 +149,7 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recor
     const UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET \
          delivery_count = webhook_events.delivery_count + excluded.delivery_count, \
          last_received_at = excluded.last_received_at \
-         RETURNING id, delivery_count";
+         RETURNING id, delivery_count, source";
     let rows: Vec<&Group<'_>> = groups.values().collect();
     let outcomes = on_db!(db, pool => {
         let mut qb = query_builder(pool, INSERT);
@@ -172,11 +172,22 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recor
         });
         qb.push(UPSERT);
         let mut tx = pool.begin().await?;
-        let totals: BTreeMap<String, i64> = qb.build_query_as().fetch_all(&mut *tx).await?.into_iter().collect();
+        // id -> (stored delivery count, whether this batch inserted the row). New iff the count is
+        // exactly this batch's and the row is a delivery's (reconciliation stores with count 0).
+        let totals: BTreeMap<String, (i64, bool)> = qb
+            .build_query_as::<(String, i64, String)>()
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(id, count, source)| {
+                let new = source == "webhook" && groups.get(id.as_str()).is_some_and(|g| g.count == count);
+                (id, (count, new))
+            })
+            .collect();
         // New events with a handler are queued in the same transaction: stored <=> queued.
         let jobs: Vec<NewJob> = groups
             .iter()
-            .filter(|(id, g)| totals.get(**id).copied() == Some(g.count))
+            .filter(|(id, _)| totals.get(**id).is_some_and(|(_, new)| *new))
             .filter_map(|(id, g)| queue_for(&g.first.envelope.event_type).map(|queue| NewJob::process_event(queue, id)))
             .collect();
         enqueue_in_tx(&mut *tx, jobs).await.map_err(|e| sqlx::Error::Protocol(format!("enqueueing: {e:#}")))?;
@@ -190,7 +201,7 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recor
 fn outcomes(
     deliveries: &[Delivery],
     groups: &BTreeMap<&str, Group<'_>>,
-    totals: &BTreeMap<String, i64>,
+    totals: &BTreeMap<String, (i64, bool)>,
 ) -> Vec<Recorded> {
     let mut seen: BTreeMap<&str, i64> = BTreeMap::new();
     deliveries
@@ -198,11 +209,10 @@ fn outcomes(
         .map(|d| {
             let id = d.envelope.id.as_str();
             let in_batch = groups[id].count;
-            let total = totals.get(id).copied().unwrap_or(in_batch);
+            let (total, new) = totals.get(id).copied().unwrap_or((in_batch, true));
             let index = seen.entry(id).or_insert(0);
             *index += 1;
-            // New to the database iff the stored count is exactly this batch's count.
-            if total == in_batch && *index == 1 {
+            if new && *index == 1 {
                 Recorded::First
             } else {
                 Recorded::Duplicate { delivery_count: total - in_batch + *index }

@@ -20,8 +20,8 @@ const BILLHOOK: &str = env!("CARGO_BIN_EXE_billhook");
 const HEARTBEAT_SECONDS: &str = "1";
 const MISSED_HEARTBEATS: &str = "3";
 
-/// A worker process, killed when dropped.
-struct Node(Child);
+/// A `billhook serve` process, killed when dropped.
+pub struct Node(Child);
 
 impl Node {
     fn start(database_url: &str) -> Self {
@@ -32,7 +32,7 @@ impl Node {
         Self::start_role(database_url, "worker", env)
     }
 
-    fn start_role(database_url: &str, role: &str, env: &[(&str, &str)]) -> Self {
+    pub fn start_role(database_url: &str, role: &str, env: &[(&str, &str)]) -> Self {
         let child = Command::new(BILLHOOK)
             .args(["serve", "--role", role])
             .env("DATABASE_URL", database_url)
@@ -78,7 +78,7 @@ async fn migrated(database: &TestDatabase) -> Db {
     Db::connect(&database.url, &PoolOptions::default()).await.unwrap()
 }
 
-async fn wait_for<T, Fut: Future<Output = Option<T>>>(
+pub async fn wait_for<T, Fut: Future<Output = Option<T>>>(
     what: &str,
     within: Duration,
     mut check: impl FnMut() -> Fut,

@@ -6,12 +6,18 @@ use billhook_core::on_db;
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
-use crate::{helpers::TestApp, on_both_databases};
+use crate::{
+    helpers::TestApp,
+    on_both_databases,
+    stripe_events::{event, sample},
+    webhooks::deliver_signed,
+};
 
 on_both_databases!(
     a_customer_exports_their_data_and_only_they_can_download_it,
     an_expired_export_can_no_longer_be_downloaded,
     asking_again_while_an_export_is_being_made_gives_the_same_export,
+    the_export_holds_the_accounts_stripe_customer_subscriptions_and_events,
 );
 
 async fn exports_of(app: &TestApp) -> Vec<Value> {
@@ -83,4 +89,48 @@ async fn asking_again_while_an_export_is_being_made_gives_the_same_export(app: T
     assert_eq!(exports.len(), 1, "{exports:?}");
     assert_eq!(exports[0]["status"], "queued");
     assert_eq!(app.with_fresh_client().post_form("/api/request_export", &[]).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn the_export_holds_the_accounts_stripe_customer_subscriptions_and_events(app: TestApp) {
+    app.start_workers();
+    app.signed_in_customer("subscriber@example.com").await;
+    let user = app.state.accounts.user_by_email("subscriber@example.com").await.unwrap().unwrap();
+    let created = billhook_core::clock::now_ms() / 1000;
+    // Billing links its Stripe customer to the account through the customer's metadata.
+    let mut customer = sample("customer");
+    customer["id"] = "cus_export_mine".into();
+    customer["metadata"] = serde_json::json!({ "billhook_user_id": user.id.to_string() });
+    let mut subscription = sample("subscription");
+    subscription["id"] = "sub_export_mine".into();
+    subscription["customer"] = "cus_export_mine".into();
+    subscription["status"] = "active".into();
+    let mut someone_else = sample("customer");
+    someone_else["id"] = "cus_export_other".into();
+    someone_else["metadata"] = serde_json::json!({ "billhook_user_id": (user.id + 1000).to_string() });
+    let events = [
+        ("evt_export_1", event("evt_export_1", "customer.created", created, customer)),
+        ("evt_export_2", event("evt_export_2", "customer.subscription.created", created + 1, subscription)),
+        ("evt_export_3", event("evt_export_3", "customer.created", created + 2, someone_else)),
+    ];
+    for (_, body) in &events {
+        deliver_signed(&app, body).await;
+    }
+    app.wait_for("the events mirrored", Duration::from_secs(30), || async {
+        let processed: i64 = on_db!(&app.state.db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE status = 'processed'").fetch_one(pool).await.unwrap()
+        });
+        (processed == 3).then_some(())
+    })
+    .await;
+
+    let id = ready_export(&app).await;
+    let archive: Value = app.get(&format!("/account/exports/{id}")).await.json().await.unwrap();
+    let ids = |key: &str| -> Vec<String> {
+        archive[key].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids("stripe_customers"), ["cus_export_mine"]);
+    assert_eq!(ids("subscriptions"), ["sub_export_mine"]);
+    assert_eq!(archive["subscriptions"][0]["status"], "active");
+    assert_eq!(ids("stripe_events"), ["evt_export_1", "evt_export_2"], "another account's events stay out");
+    assert_eq!(archive["stripe_events"][1]["event"]["data"]["object"]["id"], "sub_export_mine");
 }

@@ -40,6 +40,14 @@ pub async fn deliver(app: &TestApp, body: &str, signature: Option<&str>) -> reqw
     request.body(body.to_owned()).send().await.expect("POST /webhooks/stripe")
 }
 
+/// Delivers `body` signed with the current secret, as Stripe would; checks it is acknowledged
+/// and returns the endpoint's JSON answer.
+pub async fn deliver_signed(app: &TestApp, body: &str) -> serde_json::Value {
+    let response = deliver(app, body, Some(&sign(CURRENT, now(), body.as_bytes()))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
 async fn stored_events(app: &TestApp) -> Vec<(String, i64)> {
     billhook_core::on_db!(&app.state.db, pool => {
         sqlx::query_as("SELECT id, delivery_count FROM webhook_events ORDER BY id").fetch_all(pool).await

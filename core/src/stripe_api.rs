@@ -1,0 +1,118 @@
+//! Billhook's client for Stripe's API: async-stripe with a configurable base URL (Stripe, or an
+//! offline stand-in in tests). Events are kept as Stripe sent them, byte for byte, so the client
+//! hands back each listed event's raw JSON rather than async-stripe's typed `Event`.
+
+use std::{sync::Mutex, time::Duration};
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use stripe_client_core::{CustomizedStripeRequest, StripeClient, StripeRequest};
+
+/// Stripe's API, unless the configuration names another.
+pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StripeApiError {
+    #[error("Stripe cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("Stripe answered {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("Stripe's answer cannot be read: {0}")]
+    BadResponse(String),
+    #[error("the Stripe client is misconfigured: {0}")]
+    Config(String),
+}
+
+impl From<stripe::StripeError> for StripeApiError {
+    fn from(e: stripe::StripeError) -> Self {
+        match e {
+            stripe::StripeError::Stripe(errors, status) => {
+                Self::Api { status, message: errors.message.clone().unwrap_or_else(|| format!("{:?}", errors.type_)) }
+            }
+            stripe::StripeError::JSONDeserialize(m) => Self::BadResponse(m),
+            stripe::StripeError::ClientError(m) => Self::Unreachable(m),
+            stripe::StripeError::Timeout => Self::Unreachable("timed out".into()),
+            stripe::StripeError::ConfigError(m) => Self::Config(m),
+        }
+    }
+}
+
+/// A page of events, newest first, each as Stripe's JSON.
+#[derive(Debug, Deserialize)]
+pub struct EventPage {
+    pub data: Vec<Box<RawValue>>,
+    pub has_more: bool,
+}
+
+/// A Stripe API client (cheap to clone).
+#[derive(Clone)]
+pub struct StripeApi {
+    client: stripe::Client,
+    api_base: String,
+}
+
+impl std::fmt::Debug for StripeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeApi").field("api_base", &self.api_base).finish_non_exhaustive()
+    }
+}
+
+impl StripeApi {
+    /// A client for `secret_key` (`sk_...` or a restricted `rk_...`) at `api_base`.
+    pub fn new(secret_key: &str, api_base: &str, timeout: Duration) -> Result<Self, StripeApiError> {
+        if secret_key.trim().is_empty() {
+            return Err(StripeApiError::Config("the secret key is empty".into()));
+        }
+        let api_base = api_base.trim_end_matches('/').to_owned();
+        let client = stripe::ClientBuilder::new(secret_key)
+            .url(api_base.clone())
+            .request_strategy(stripe::RequestStrategy::ExponentialBackoff(3))
+            .timeout(timeout)
+            .build()?;
+        Ok(Self { client, api_base })
+    }
+
+    /// Events created at or after `since` (unix seconds), newest first, `limit` (1-100) per page,
+    /// continuing after event `starting_after`.
+    pub async fn list_events(
+        &self,
+        since: i64,
+        starting_after: Option<&str>,
+        limit: u8,
+    ) -> Result<EventPage, StripeApiError> {
+        let mut request = stripe_core::event::ListEvent::new()
+            .created(stripe_types::RangeQueryTs::gte(since))
+            .limit(i64::from(limit));
+        if let Some(after) = starting_after {
+            request = request.starting_after(after);
+        }
+        let body = self.raw(request).await?;
+        serde_json::from_slice(&body).map_err(|e| StripeApiError::BadResponse(format!("an event list: {e}")))
+    }
+
+    /// Sends `request` and returns the response body as Stripe sent it.
+    async fn raw(&self, request: impl StripeRequest) -> Result<Bytes, StripeApiError> {
+        let tap = Tap { inner: &self.client, body: Mutex::new(None) };
+        // async-stripe insists on parsing the answer: into an untyped value, which cannot fail on
+        // a field it does not know.
+        request.build().customize::<miniserde::json::Value>().send(&tap).await?;
+        Ok(tap.body.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_default())
+    }
+}
+
+/// A client that keeps the body of the one response it fetches.
+struct Tap<'a> {
+    inner: &'a stripe::Client,
+    body: Mutex<Option<Bytes>>,
+}
+
+impl StripeClient for Tap<'_> {
+    type Err = stripe::StripeError;
+
+    async fn execute(&self, request: CustomizedStripeRequest) -> Result<Bytes, Self::Err> {
+        let body = self.inner.execute(request).await?;
+        *self.body.lock().unwrap_or_else(|p| p.into_inner()) = Some(body.clone());
+        Ok(body)
+    }
+}
