@@ -7,8 +7,14 @@
 //! many deliveries share a commit; alone, a delivery is committed at once (no timer). Nothing is
 //! acknowledged before its commit, and a failed commit fails every delivery in it (503, Stripe
 //! retries).
+//!
+//! When the database is down, refusals must be quick too: a write gives up after
+//! [`WRITE_TIMEOUT`] (not the pool's longer acquire timeout), and after a failure the writer
+//! refuses at once for [`PROBE_AFTER`] before it tries the database again. A write cut off by the
+//! timeout may still have committed; its deliveries were refused, so Stripe retries them and finds
+//! the event stored once (a duplicate).
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -44,9 +50,17 @@ pub enum Recorded {
 pub enum InboxError {
     #[error("the database did not take the delivery: {0}")]
     Database(String),
+    #[error("the database is unavailable; retrying it shortly")]
+    Unavailable,
     #[error("the webhook writer has stopped")]
     Stopped,
 }
+
+/// The longest a batch may take to be stored before its deliveries are refused.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// After a failed write, deliveries are refused at once for this long; then the next batch
+/// tries the database again.
+pub const PROBE_AFTER: Duration = Duration::from_millis(500);
 
 type Reply = oneshot::Sender<Result<Recorded, InboxError>>;
 
@@ -98,6 +112,7 @@ impl WebhookInbox {
 
 async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply)>>>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut refuse_until: Option<tokio::time::Instant> = None;
     loop {
         {
             let mut rx = rx.lock().await;
@@ -106,19 +121,27 @@ async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply
             }
         }
         let (deliveries, replies): (Vec<Delivery>, Vec<Reply>) = batch.drain(..).unzip();
-        match write_batch(&db, &deliveries).await {
-            Ok(outcomes) => {
+        if refuse_until.is_some_and(|until| tokio::time::Instant::now() < until) {
+            for reply in replies {
+                let _ = reply.send(Err(InboxError::Unavailable));
+            }
+            continue;
+        }
+        let error = match tokio::time::timeout(WRITE_TIMEOUT, write_batch(&db, &deliveries)).await {
+            Ok(Ok(outcomes)) => {
+                refuse_until = None;
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
+                continue;
             }
-            Err(e) => {
-                tracing::error!(error = %e, deliveries = deliveries.len(), "storing webhook deliveries failed");
-                let error = InboxError::Database(e.to_string());
-                for reply in replies {
-                    let _ = reply.send(Err(error.clone()));
-                }
-            }
+            Ok(Err(e)) => InboxError::Database(e.to_string()),
+            Err(_) => InboxError::Database(format!("no answer within {WRITE_TIMEOUT:?}")),
+        };
+        tracing::error!(error = %error, deliveries = deliveries.len(), "storing webhook deliveries failed");
+        refuse_until = Some(tokio::time::Instant::now() + PROBE_AFTER);
+        for reply in replies {
+            let _ = reply.send(Err(error.clone()));
         }
     }
 }
