@@ -55,22 +55,28 @@ pub async fn request(db: &Db, user_id: i64) -> Result<Export, ExportError> {
     };
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let pending: Option<Export> = sqlx::query_as(
-            "SELECT id, status, requested_at, finished_at, expires_at, size_bytes FROM data_exports \
-             WHERE user_id = $1 AND status IN ('queued', 'building') ORDER BY requested_at DESC LIMIT 1",
+        // Insert unless one is being made - a write first, so SQLite takes its write lock at once
+        // (a read-then-write transaction can fail with SQLITE_BUSY under concurrent writes).
+        let inserted = sqlx::query(
+            "INSERT INTO data_exports (id, user_id, status, requested_at) SELECT $1, $2, 'queued', $3 \
+             WHERE NOT EXISTS (SELECT 1 FROM data_exports WHERE user_id = $2 AND status IN ('queued', 'building'))",
         )
+        .bind(&id)
         .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(pending) = pending {
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let pending: Export = sqlx::query_as(
+                "SELECT id, status, requested_at, finished_at, expires_at, size_bytes FROM data_exports \
+                 WHERE user_id = $1 AND status IN ('queued', 'building') ORDER BY requested_at DESC LIMIT 1",
+            )
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
             return Ok(pending);
         }
-        sqlx::query("INSERT INTO data_exports (id, user_id, status, requested_at) VALUES ($1, $2, 'queued', $3)")
-            .bind(&id)
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
         enqueue_in_tx(&mut *tx, vec![job]).await?;
         tx.commit().await?;
         Ok(Export { id, status: "queued".into(), requested_at: now, finished_at: None, expires_at: None, size_bytes: None })

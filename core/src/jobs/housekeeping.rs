@@ -88,27 +88,27 @@ pub async fn dispatch_sweep(db: &Db) -> anyhow::Result<usize> {
     let before = clock::now_ms() - i64::try_from(SWEEP_AFTER.as_millis()).unwrap_or(0);
     let swept = on_db!(db, pool => {
         let mut tx = pool.begin().await?;
+        // Claim first: a write, so SQLite takes its write lock at once (a read-then-write
+        // transaction can fail with SQLITE_BUSY when another connection writes in between).
+        let now = clock::now_ms();
         let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, event_type FROM webhook_events WHERE status = 'received' AND received_at < $1 ORDER BY received_at LIMIT 1000",
+            "UPDATE webhook_events SET status = 'queued', status_changed_at = $2 \
+             WHERE status = 'received' AND id IN ( \
+                 SELECT id FROM webhook_events WHERE status = 'received' AND received_at < $1 ORDER BY received_at LIMIT 1000) \
+             RETURNING id, event_type",
         )
         .bind(before)
+        .bind(now)
         .fetch_all(&mut *tx)
         .await?;
         let mut jobs = Vec::new();
         for (id, event_type) in &rows {
-            let status = match queue_for(event_type) {
-                Some(queue) => {
-                    jobs.push(NewJob::process_event(queue, id));
-                    "queued"
+            match queue_for(event_type) {
+                Some(queue) => jobs.push(NewJob::process_event(queue, id)),
+                None => {
+                    sqlx::query("UPDATE webhook_events SET status = 'ignored' WHERE id = $1").bind(id).execute(&mut *tx).await?;
                 }
-                None => "ignored",
-            };
-            sqlx::query("UPDATE webhook_events SET status = $2, status_changed_at = $3 WHERE id = $1 AND status = 'received'")
-                .bind(id)
-                .bind(status)
-                .bind(clock::now_ms())
-                .execute(&mut *tx)
-                .await?;
+            }
         }
         enqueue_in_tx(&mut *tx, jobs).await?;
         tx.commit().await?;

@@ -33,12 +33,24 @@ struct Pebble {
     dns_management_port: u16,
 }
 
+/// A port free for TCP and UDP, below Linux's ephemeral range (32768+), so that the many client
+/// connections of tests running alongside cannot take it between this check and Pebble's bind.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let port = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        {
+            return port;
+        }
+    }
 }
 
-fn wait_for_port(port: u16, what: &str) {
+fn wait_for_port(child: &mut Child, port: u16, what: &str) {
     for _ in 0..400 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited ({status}) instead of listening on port {port}");
+        }
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return;
         }
@@ -120,9 +132,9 @@ impl Pebble {
                 .env("PEBBLE_WFE_NONCEREJECT", "0"),
             "pebble",
         );
-        let pebble = Self { children: vec![dns, pebble], dir, listen_port, dns_management_port };
-        wait_for_port(dns_management_port, "pebble-challtestsrv");
-        wait_for_port(listen_port, "pebble");
+        let mut pebble = Self { children: vec![dns, pebble], dir, listen_port, dns_management_port };
+        wait_for_port(&mut pebble.children[0], dns_management_port, "pebble-challtestsrv");
+        wait_for_port(&mut pebble.children[1], listen_port, "pebble");
         pebble
     }
 
@@ -178,10 +190,23 @@ async fn customer_id(app: &TestApp, email: &str) -> i64 {
 }
 
 async fn domain_when(app: &TestApp, id: &str, what: &str, done: impl Fn(&CustomDomain) -> bool) -> CustomDomain {
-    app.wait_for(what, Duration::from_secs(60), || async {
-        domains::get(&app.state.db, id).await.unwrap().filter(|d| done(d))
-    })
-    .await
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let domain = domains::get(&app.state.db, id).await.unwrap().expect("the domain exists");
+        if done(&domain) {
+            return domain;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let attempts: Vec<(i64, Option<String>)> = on_db!(&app.state.db, pool => {
+                sqlx::query_as("SELECT attempt, error FROM job_attempts WHERE queue = 'certificates' ORDER BY finished_at")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
+            });
+            panic!("timed out waiting for {what}: {domain:?}; failed attempts: {attempts:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The stored leaf certificate and private key of a domain.
