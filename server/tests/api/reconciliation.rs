@@ -120,13 +120,14 @@ async fn stored(app: &TestApp, id: &str) -> Option<(String, i64, String, i64, St
 
 async fn reconciliation_fills_the_gaps_and_each_event_is_processed_once(app: TestApp) {
     let now = clock::now_ms() / 1000;
-    // Seven customer events over the last hours, and one event type Billhook has no handler for.
+    // Seven customer events within the last hour (inside the second run's one-hour overlap too),
+    // and one event type Billhook has no handler for.
     let mut events: Vec<String> = (0..7)
         .map(|i| {
             customer_event(
                 &format!("evt_rec_{i}"),
                 &format!("cus_rec_{}", i % 3),
-                now - 3600 + i * 60,
+                now - 3000 + i * 60,
                 &format!("v{i}@example.com"),
             )
         })
