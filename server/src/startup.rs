@@ -89,6 +89,7 @@ pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
 
+    tokio::spawn(state.db.clone().checkpoint_until(shutdown.clone()));
     let mut tasks = tokio::task::JoinSet::new();
     if matches!(role, ServeRole::Web | ServeRole::All) {
         if !state.webhooks.verifier.has_secrets() {
