@@ -123,7 +123,7 @@ impl Default for Settings {
             webhook_body_limit_bytes: 1024 * 1024,
             webhook_refusal_log_size: 1000,
             worker_concurrency: 8,
-            worker_batch_size: 32,
+            worker_batch_size: 64,
             worker_heartbeat_seconds: 15,
             worker_missed_heartbeats: 3,
             worker_poll_interval_ms: 100,

@@ -50,7 +50,7 @@ impl Default for WorkerOptions {
             missed_heartbeats: 3,
             poll_interval: Duration::from_millis(100),
             concurrency: 8,
-            batch_size: 32,
+            batch_size: 64,
             retry_base: Duration::from_secs(5),
             retry_cap: Duration::from_secs(60 * 60),
             shutdown_timeout: Duration::from_secs(30),
