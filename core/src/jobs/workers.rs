@@ -179,6 +179,50 @@ where
     }
 }
 
+/// A job's error that knows whether another attempt can help.
+trait JobError: std::fmt::Display {
+    fn is_permanent(&self) -> bool;
+}
+
+impl JobError for ProcessError {
+    fn is_permanent(&self) -> bool {
+        matches!(self, Self::NotFound(_) | Self::BadPayload(_))
+    }
+}
+
+impl JobError for EmailError {
+    fn is_permanent(&self) -> bool {
+        matches!(self, Self::Invalid(_))
+    }
+}
+
+impl JobError for ExportError {
+    fn is_permanent(&self) -> bool {
+        matches!(self, Self::NotFound(_))
+    }
+}
+
+impl JobError for CertificateError {
+    fn is_permanent(&self) -> bool {
+        matches!(self, Self::NotFound(_))
+    }
+}
+
+/// A database error (the canary's only kind): worth another attempt.
+impl JobError for sqlx::Error {
+    fn is_permanent(&self) -> bool {
+        false
+    }
+}
+
+impl Failure {
+    fn of(error: impl JobError) -> Self {
+        if error.is_permanent() { Self::Permanent(error.to_string()) } else { Self::Transient(error.to_string()) }
+    }
+}
+
+// The handlers: apalis hands each its job, the shared context and the attempt's identity.
+
 async fn run_process_event(
     job: ProcessEvent,
     ctx: Data<JobContext>,
@@ -187,16 +231,9 @@ async fn run_process_event(
     worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     attempt_job(&ctx, &attempt, &task_id, &worker, async {
-        match process_event(&ctx.db, &job.event_id).await {
-            Ok(outcome) => {
-                tracing::debug!(event = %job.event_id, ?outcome, "event processed");
-                Ok(())
-            }
-            Err(e @ (ProcessError::NotFound(_) | ProcessError::BadPayload(_))) => {
-                Err(Failure::Permanent(e.to_string()))
-            }
-            Err(e) => Err(Failure::Transient(e.to_string())),
-        }
+        let outcome = process_event(&ctx.db, &job.event_id).await.map_err(Failure::of)?;
+        tracing::debug!(event = %job.event_id, ?outcome, "event processed");
+        Ok(())
     })
     .await
 }
@@ -210,7 +247,7 @@ async fn run_canary(
 ) -> Result<(), BoxDynError> {
     let current = attempt.current().max(1);
     attempt_job(&ctx, &attempt, &task_id, &worker, async {
-        canary::run(&ctx.db, &job, &node_name(), current).await.map_err(|e| Failure::Transient(e.to_string()))
+        canary::run(&ctx.db, &job, &node_name(), current).await.map_err(Failure::of)
     })
     .await
 }
@@ -223,14 +260,9 @@ async fn run_send_email(
     worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     attempt_job(&ctx, &attempt, &task_id, &worker, async {
-        match ctx.services.mailer.deliver(&ctx.db, &mail).await {
-            Ok(outcome) => {
-                tracing::debug!(id = %mail.id, template = mail.template.name(), ?outcome, "e-mail handled");
-                Ok(())
-            }
-            Err(e @ EmailError::Invalid(_)) => Err(Failure::Permanent(e.to_string())),
-            Err(e) => Err(Failure::Transient(e.to_string())),
-        }
+        let outcome = ctx.services.mailer.deliver(&ctx.db, &mail).await.map_err(Failure::of)?;
+        tracing::debug!(id = %mail.id, template = mail.template.name(), ?outcome, "e-mail handled");
+        Ok(())
     })
     .await
 }
@@ -243,11 +275,7 @@ async fn run_export_data(
     worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     attempt_job(&ctx, &attempt, &task_id, &worker, async {
-        match exports::build(&ctx.db, &job.export_id).await {
-            Ok(()) => Ok(()),
-            Err(e @ ExportError::NotFound(_)) => Err(Failure::Permanent(e.to_string())),
-            Err(e) => Err(Failure::Transient(e.to_string())),
-        }
+        exports::build(&ctx.db, &job.export_id).await.map_err(Failure::of)
     })
     .await
 }
@@ -260,14 +288,9 @@ async fn run_provision_certificate(
     worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     attempt_job(&ctx, &attempt, &task_id, &worker, async {
-        match ctx.services.certificates.provision(&ctx.db, &job.domain_id).await {
-            Ok(outcome) => {
-                tracing::debug!(domain = %job.domain_id, ?outcome, "certificate job done");
-                Ok(())
-            }
-            Err(e @ CertificateError::NotFound(_)) => Err(Failure::Permanent(e.to_string())),
-            Err(e) => Err(Failure::Transient(e.to_string())),
-        }
+        let outcome = ctx.services.certificates.provision(&ctx.db, &job.domain_id).await.map_err(Failure::of)?;
+        tracing::debug!(domain = %job.domain_id, ?outcome, "certificate job done");
+        Ok(())
     })
     .await
 }
