@@ -309,33 +309,26 @@ macro_rules! register_worker {
                     .build($handler)
             };
         }
+        // The two storages take the same settings; only their crates differ.
+        macro_rules! on {
+            ($pool:expr, $config:ty, $storage:ident) => {{
+                let pool = $pool.clone();
+                $monitor.register(move |restarts| {
+                    let config = <$config>::default()
+                        .queue(queue)
+                        .batch_size(opts.batch_size)
+                        .heartbeat_interval(opts.heartbeat)
+                        .missed_heartbeats(opts.missed_heartbeats);
+                    let storage = $storage::<$args>::new(&pool).with_config(config);
+                    build!(storage.poll_with_interval(opts.poll_interval), restarts)
+                })
+            }};
+        }
+        // Polling on PostgreSQL too, not apalis' LISTEN/NOTIFY `Pubsub`: that holds a pooled
+        // connection per queue for good (six queues starve a small pool).
         match $db {
-            Db::Sqlite(pool) => {
-                let pool = pool.clone();
-                $monitor.register(move |restarts| {
-                    let config = apalis_sqlite::Config::default()
-                        .queue(queue)
-                        .batch_size(opts.batch_size)
-                        .heartbeat_interval(opts.heartbeat)
-                        .missed_heartbeats(opts.missed_heartbeats);
-                    let storage = SqliteStorage::<$args>::new(&pool).with_config(config);
-                    build!(storage.poll_with_interval(opts.poll_interval), restarts)
-                })
-            }
-            Db::Postgres(pool) => {
-                let pool = pool.clone();
-                $monitor.register(move |restarts| {
-                    let config = apalis_postgres::Config::default()
-                        .queue(queue)
-                        .batch_size(opts.batch_size)
-                        .heartbeat_interval(opts.heartbeat)
-                        .missed_heartbeats(opts.missed_heartbeats);
-                    // Polling, not apalis' LISTEN/NOTIFY `Pubsub`: that holds a pooled connection per
-                    // queue for good (five queues starve a small pool).
-                    let storage = PostgresStorage::<$args>::new(&pool).with_config(config);
-                    build!(storage.poll_with_interval(opts.poll_interval), restarts)
-                })
-            }
+            Db::Sqlite(pool) => on!(pool, apalis_sqlite::Config, SqliteStorage),
+            Db::Postgres(pool) => on!(pool, apalis_postgres::Config, PostgresStorage),
         }
     }};
 }

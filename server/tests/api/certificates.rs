@@ -3,7 +3,6 @@
 //! resolving names through `pebble-challtestsrv`'s DNS.
 
 use std::{
-    net::TcpStream,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
@@ -16,7 +15,10 @@ use billhook_core::{
 };
 use reqwest::StatusCode;
 
-use crate::{helpers::TestApp, on_both_databases};
+use crate::{
+    helpers::{TestApp, wait_for_listener, wait_or_explain},
+    on_both_databases,
+};
 
 on_both_databases!(
     a_custom_domain_gets_a_certificate_and_it_is_renewed_before_expiry,
@@ -44,19 +46,6 @@ fn free_port() -> u16 {
             return port;
         }
     }
-}
-
-fn wait_for_port(child: &mut Child, port: u16, what: &str) {
-    for _ in 0..400 {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited ({status}) instead of listening on port {port}");
-        }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("{what} did not start on port {port}");
 }
 
 fn spawn(command: &mut Command, what: &str) -> Child {
@@ -133,8 +122,8 @@ impl Pebble {
             "pebble",
         );
         let mut pebble = Self { children: vec![dns, pebble], dir, listen_port, dns_management_port };
-        wait_for_port(&mut pebble.children[0], dns_management_port, "pebble-challtestsrv");
-        wait_for_port(&mut pebble.children[1], listen_port, "pebble");
+        wait_for_listener(&mut pebble.children[0], dns_management_port, "pebble-challtestsrv");
+        wait_for_listener(&mut pebble.children[1], listen_port, "pebble");
         pebble
     }
 
@@ -190,23 +179,20 @@ async fn customer_id(app: &TestApp, email: &str) -> i64 {
 }
 
 async fn domain_when(app: &TestApp, id: &str, what: &str, done: impl Fn(&CustomDomain) -> bool) -> CustomDomain {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_or_explain(what, Duration::from_secs(60), || async {
         let domain = domains::get(&app.state.db, id).await.unwrap().expect("the domain exists");
         if done(&domain) {
-            return domain;
+            return Ok(domain);
         }
-        if tokio::time::Instant::now() > deadline {
-            let attempts: Vec<(i64, Option<String>)> = on_db!(&app.state.db, pool => {
-                sqlx::query_as("SELECT attempt, error FROM job_attempts WHERE queue = 'certificates' ORDER BY finished_at")
-                    .fetch_all(pool)
-                    .await
-                    .unwrap()
-            });
-            panic!("timed out waiting for {what}: {domain:?}; failed attempts: {attempts:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let attempts: Vec<(i64, Option<String>)> = on_db!(&app.state.db, pool => {
+            sqlx::query_as("SELECT attempt, error FROM job_attempts WHERE queue = 'certificates' ORDER BY finished_at")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
+        Err(format!("The domain: {domain:?}; failed attempts: {attempts:?}"))
+    })
+    .await
 }
 
 /// The stored leaf certificate and private key of a domain.

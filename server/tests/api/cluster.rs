@@ -13,7 +13,7 @@ use billhook_core::{
     on_db,
 };
 
-use crate::helpers::{Backend, TestDatabase};
+use crate::helpers::{Backend, TestDatabase, wait_for};
 
 const BILLHOOK: &str = env!("CARGO_BIN_EXE_billhook");
 /// Heartbeat 1 s, dead after 3 missed: the orphan threshold of these tests.
@@ -76,21 +76,6 @@ async fn migrated(database: &TestDatabase) -> Db {
         .unwrap();
     assert!(status.success());
     Db::connect(&database.url, &PoolOptions::default()).await.unwrap()
-}
-
-pub async fn wait_for<T, Fut: Future<Output = Option<T>>>(
-    what: &str,
-    within: Duration,
-    mut check: impl FnMut() -> Fut,
-) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The node (`host-pid-start`) that started canary `id` first.

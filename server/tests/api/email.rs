@@ -1,7 +1,6 @@
 //! E-mail through a real SMTP server (aiosmtpd, storing into a Maildir), and the outbox.
 
 use std::{
-    net::TcpStream,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
@@ -13,7 +12,10 @@ use billhook_core::{
     on_db,
 };
 
-use crate::{helpers::TestApp, on_both_databases};
+use crate::{
+    helpers::{TestApp, wait_for_listener},
+    on_both_databases,
+};
 
 on_both_databases!(
     a_new_customer_gets_a_welcome_email_over_smtp,
@@ -40,14 +42,9 @@ impl SmtpServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting aiosmtpd with {python}: {e} (scripts/setup installs it)"));
-        let server = Self { child, port, maildir };
-        for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("aiosmtpd did not start on port {port}");
+        let mut server = Self { child, port, maildir };
+        wait_for_listener(&mut server.child, port, "aiosmtpd");
+        server
     }
 
     fn url(&self) -> String {

@@ -84,6 +84,54 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     TestApp { client: client(), address, state, database, shutdown }
 }
 
+/// Polls `check` until it returns Some, or panics after `within`.
+pub async fn wait_for<T, F, Fut>(what: &str, within: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    wait_or_explain(what, within, || {
+        let next = check();
+        async move { next.await.ok_or_else(String::new) }
+    })
+    .await
+}
+
+/// Polls `check` until it returns Ok, or panics after `within` with the last Err it returned
+/// (the state that was still wrong).
+pub async fn wait_or_explain<T, F, Fut>(what: &str, within: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(state) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {within:?} waiting for {what}. {state}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// Waits until `child` (a server the test started) accepts connections on `port`; panics if it
+/// exits or does not listen within 10 s.
+pub fn wait_for_listener(child: &mut std::process::Child, port: u16, what: &str) {
+    for _ in 0..400 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited ({status}) instead of listening on port {port}");
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("{what} did not start on port {port}");
+}
+
 /// A cookie-keeping client that does not follow redirects (tests look at them).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
@@ -129,19 +177,12 @@ impl TestApp {
     }
 
     /// Polls `check` until it returns Some, or panics after `within`.
-    pub async fn wait_for<T, F, Fut>(&self, what: &str, within: std::time::Duration, mut check: F) -> T
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, within: std::time::Duration, check: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
     {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(value) = check().await {
-                return value;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+        wait_for(what, within, check).await
     }
 
     /// The same app seen from a new browser (no cookies).

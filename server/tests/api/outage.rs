@@ -12,8 +12,8 @@ use billhook_core::{Db, clock, db::PoolOptions, on_db, webhooks::sign};
 use reqwest::StatusCode;
 
 use crate::{
-    cluster::{Node, wait_for},
-    helpers::WEBHOOK_SECRETS,
+    cluster::Node,
+    helpers::{WEBHOOK_SECRETS, wait_for},
     stripe_events::customer_updated,
 };
 

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use crate::{
     helpers::TestApp,
     on_both_databases,
-    stripe_events::{event, sample},
+    stripe_events::{customer_event, event, sample},
     webhooks::deliver_signed,
 };
 
@@ -47,13 +47,6 @@ async fn customer(app: &TestApp, id: &str) -> Option<(Option<String>, bool, Stri
         sqlx::query_as("SELECT email, deleted, event_id FROM stripe_customers WHERE id = $1").bind(id).fetch_optional(pool).await
     })
     .unwrap()
-}
-
-fn customer_event(id: &str, customer_id: &str, created: i64, email: &str) -> String {
-    let mut object = sample("customer");
-    object["id"] = customer_id.into();
-    object["email"] = email.into();
-    event(id, "customer.updated", created, object)
 }
 
 fn subscription_event(id: &str, event_type: &str, created: i64, status: &str) -> String {

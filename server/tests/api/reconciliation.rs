@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::{
     helpers::TestApp,
     on_both_databases,
-    stripe_events::{event, sample},
+    stripe_events::{customer_event, event, sample},
     webhooks::deliver_signed,
 };
 
@@ -92,13 +92,6 @@ impl FakeStripe {
     fn queries(&self) -> Vec<String> {
         self.queries.lock().unwrap().clone()
     }
-}
-
-fn customer_event(id: &str, customer_id: &str, created: i64, email: &str) -> String {
-    let mut object = sample("customer");
-    object["id"] = customer_id.into();
-    object["email"] = email.into();
-    event(id, "customer.updated", created, object)
 }
 
 fn options(page_size: u8) -> ReconcileOptions {

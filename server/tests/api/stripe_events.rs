@@ -42,6 +42,14 @@ pub fn customer_updated(id: &str, customer_id: &str, created: i64) -> String {
     event(id, "customer.updated", created, customer)
 }
 
+/// A `customer.updated` event for customer `customer_id`, whose e-mail is now `email`.
+pub fn customer_event(id: &str, customer_id: &str, created: i64, email: &str) -> String {
+    let mut object = sample("customer");
+    object["id"] = customer_id.into();
+    object["email"] = email.into();
+    event(id, "customer.updated", created, object)
+}
+
 /// `Stripe-Signature` made by Stripe's official Python SDK (`stripe.WebhookSignature`).
 pub fn sdk_signature(payload: &str, secret: &str, timestamp: i64) -> String {
     let python = std::env::var("BILLHOOK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
