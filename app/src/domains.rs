@@ -20,7 +20,7 @@ pub struct DomainSummary {
 pub async fn my_domains() -> Result<Vec<DomainSummary>, AppError> {
     use crate::auth::server::{require_user, state};
     let user = require_user()?;
-    let domains = billhook_core::domains::list(&state()?.db, user.id).await.map_err(|e| {
+    let domains = billhook_core::custom_domains::list(&state()?.db, user.id).await.map_err(|e| {
         tracing::error!(error = %e, "could not list custom domains");
         AppError::Internal
     })?;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use billhook_model::{ExportStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -27,10 +28,10 @@ pub struct ExportData {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Export {
     pub id: String,
-    pub status: String,
-    pub requested_at: i64,
-    pub finished_at: Option<i64>,
-    pub expires_at: Option<i64>,
+    pub status: ExportStatus,
+    pub requested_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
     pub size_bytes: Option<i64>,
 }
 
@@ -38,6 +39,8 @@ pub struct Export {
 pub enum ExportError {
     #[error("export {0} does not exist")]
     NotFound(String),
+    #[error("reading the account's custom domains: {0}")]
+    CustomDomains(#[from] crate::custom_domains::CustomDomainError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -79,12 +82,12 @@ pub async fn request(db: &Db, user_id: i64) -> Result<Export, ExportError> {
         }
         enqueue_in_tx(&mut *tx, vec![job]).await?;
         tx.commit().await?;
-        Ok(Export { id, status: "queued".into(), requested_at: now, finished_at: None, expires_at: None, size_bytes: None })
+        Ok(Export { id, status: ExportStatus::Queued, requested_at: Timestamp(now), finished_at: None, expires_at: None, size_bytes: None })
     })
 }
 
 /// `user_id`'s exports, newest first.
-pub async fn list(db: &Db, user_id: i64) -> sqlx::Result<Vec<Export>> {
+pub async fn list(db: &Db, user_id: i64) -> Result<Vec<Export>, ExportError> {
     on_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, status, requested_at, finished_at, expires_at, size_bytes FROM data_exports \
@@ -94,6 +97,7 @@ pub async fn list(db: &Db, user_id: i64) -> sqlx::Result<Vec<Export>> {
         .fetch_all(pool)
         .await
     })
+    .map_err(Into::into)
 }
 
 /// The archive of export `id` if it belongs to `user_id`, is ready and has not expired.
@@ -141,7 +145,7 @@ pub async fn build(db: &Db, id: &str) -> Result<(), ExportError> {
         Ok::<_, sqlx::Error>((account, emails, exports))
     })?;
     let stripe = stripe_data(db, user_id).await?;
-    let domains = crate::domains::list(db, user_id).await?;
+    let domains = crate::custom_domains::list(db, user_id).await?;
     let archive = json!({
         "format": "billhook-export/1",
         "generated_at_ms": clock::now_ms(),

@@ -5,7 +5,7 @@
 pub mod accounts;
 pub mod clock;
 pub mod db;
-pub mod domains;
+pub mod custom_domains;
 pub mod email;
 pub mod events;
 pub mod exports;

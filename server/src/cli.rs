@@ -103,7 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .user_by_email(&email)
                 .await?
                 .with_context(|| format!("no account has the e-mail {email}"))?;
-            let domain = billhook_core::domains::add(&state.db, user.id, &hostname).await?;
+            let domain = billhook_core::custom_domains::add(&state.db, user.id, &hostname).await?;
             println!("{} added for {} (id {}); its certificate is queued", domain.hostname, user.email, domain.id);
             Ok(())
         }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use billhook_core::{
     accounts::ThrottlePolicy,
     db::PoolOptions,
-    domains::{AcmeSettings, CertificateAuthority},
+    custom_domains::{AcmeSettings, CertificateAuthority},
     email::Mailer,
     events::reconcile::ReconcileOptions,
     jobs::{JobServices, WorkerOptions, housekeeping::Periodic},

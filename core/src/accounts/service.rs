@@ -40,7 +40,7 @@ impl From<sqlx::Error> for AccountError {
 
 fn user_from_row(row: repo::UserRow) -> Result<(User, PasswordHash), AccountError> {
     let role =
-        Role::parse(&row.role).ok_or_else(|| anyhow::anyhow!("user {} has an unknown role {:?}", row.id, row.role))?;
+        Role::parse(&row.role).map_err(|e| anyhow::anyhow!("user {}: {e}", row.id))?;
     Ok((User { id: row.id, email: row.email, role, created_at_ms: row.created_at }, PasswordHash(row.password_hash)))
 }
 

@@ -11,7 +11,8 @@ mod mirror;
 mod process;
 pub mod reconcile;
 
-pub use process::{EventStatus, ProcessError, ProcessOutcome, process_event};
+pub use billhook_model::EventStatus;
+pub use process::{ProcessError, ProcessOutcome, process_event};
 
 /// The queue an event type is processed on, or None: no handler, stored and marked `ignored`.
 pub fn queue_for(event_type: &str) -> Option<&'static str> {

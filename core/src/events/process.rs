@@ -5,33 +5,6 @@ use serde_json::Value;
 use super::{mirror, queue_for};
 use crate::{clock, db::Db, on_db};
 
-/// A stored event's place in the pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventStatus {
-    Received,
-    Queued,
-    Processing,
-    Processed,
-    Failed,
-    Ignored,
-}
-
-impl EventStatus {
-    pub const ALL: [Self; 6] =
-        [Self::Received, Self::Queued, Self::Processing, Self::Processed, Self::Failed, Self::Ignored];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Queued => "queued",
-            Self::Processing => "processing",
-            Self::Processed => "processed",
-            Self::Failed => "failed",
-            Self::Ignored => "ignored",
-        }
-    }
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum ProcessOutcome {
     /// The handler ran and its effect is committed.

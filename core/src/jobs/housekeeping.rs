@@ -33,7 +33,7 @@ pub struct Periodic {
 impl Default for Periodic {
     fn default() -> Self {
         Self {
-            certificate_renew_before: crate::domains::AcmeSettings::default().renew_before,
+            certificate_renew_before: crate::custom_domains::AcmeSettings::default().renew_before,
             stripe: None,
             reconcile: ReconcileOptions::default(),
         }
@@ -48,7 +48,7 @@ pub fn schedules(periodic: &Periodic) -> Vec<Schedule> {
         Schedule::new("dispatch_sweep", "*/30 * * * * *", |db| async move { dispatch_sweep(&db).await.map(|_| ()) }),
         Schedule::new("cleanup", "0 17 * * * *", |db| async move { cleanup(&db).await }),
         Schedule::new("certificate_renewals", "0 41 */6 * * *", move |db| async move {
-            crate::domains::queue_renewals(&db, renew_before).await.map(|_| ())
+            crate::custom_domains::queue_renewals(&db, renew_before).await.map(|_| ())
         }),
         Schedule::new("stripe_reconcile", "0 */15 * * * *", move |db| {
             let (stripe, options) = (stripe.clone(), reconcile_options.clone());

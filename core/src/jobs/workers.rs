@@ -16,7 +16,7 @@ use super::{
 use crate::{
     clock,
     db::{Db, Sql},
-    domains::{CertificateAuthority, CertificateError, ProvisionCertificate},
+    custom_domains::{CertificateAuthority, CertificateError, ProvisionCertificate},
     email::{EmailError, Mailer, SendEmail},
     events::{ProcessError, process_event},
     exports::{self, ExportData, ExportError},

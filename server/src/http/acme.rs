@@ -12,7 +12,7 @@ pub async fn challenge(State(state): State<AppState>, headers: HeaderMap, Path(t
     // The CA asks for the domain being validated; a request for another host is not answered.
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let hostname = host.rsplit_once(':').map_or(host, |(name, _port)| name);
-    match billhook_core::domains::challenge_response(&state.db, hostname, &token).await {
+    match billhook_core::custom_domains::challenge_response(&state.db, hostname, &token).await {
         Ok(Some(key_authorization)) => {
             ([(header::CONTENT_TYPE, "application/octet-stream")], key_authorization).into_response()
         }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use billhook_core::{
-    domains::{self, AcmeSettings, CustomDomain, DomainError},
+    custom_domains::{self, AcmeSettings, CustomDomain, CustomDomainError},
     jobs::WorkerOptions,
     on_db,
 };
@@ -180,7 +180,7 @@ async fn customer_id(app: &TestApp, email: &str) -> i64 {
 
 async fn domain_when(app: &TestApp, id: &str, what: &str, done: impl Fn(&CustomDomain) -> bool) -> CustomDomain {
     wait_or_explain(what, Duration::from_secs(60), || async {
-        let domain = domains::get(&app.state.db, id).await.unwrap().expect("the domain exists");
+        let domain = custom_domains::get(&app.state.db, id).await.unwrap().expect("the domain exists");
         if done(&domain) {
             return Ok(domain);
         }
@@ -234,7 +234,7 @@ async fn a_custom_domain_gets_a_certificate_and_it_is_renewed_before_expiry(app:
     start_certificate_workers(&app, &pebble);
     let owner = customer_id(&app, "shop@example.com").await;
 
-    let domain = domains::add(&app.state.db, owner, "Shop.Example.TEST").await.unwrap();
+    let domain = custom_domains::add(&app.state.db, owner, "Shop.Example.TEST").await.unwrap();
     assert_eq!((domain.hostname.as_str(), domain.status.as_str()), ("shop.example.test", "pending"));
     let issued = domain_when(&app, &domain.id, "the certificate", |d| d.status == "active").await;
     let (not_before, not_after) = (issued.not_before.unwrap(), issued.not_after.unwrap());
@@ -251,7 +251,7 @@ async fn a_custom_domain_gets_a_certificate_and_it_is_renewed_before_expiry(app:
 
     // Nothing is due yet; then the certificate is made to near its expiry.
     let renew_before = Duration::from_secs(30 * 24 * 3600);
-    assert_eq!(domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 0);
+    assert_eq!(custom_domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 0);
     on_db!(&app.state.db, pool => {
         sqlx::query("UPDATE custom_domains SET not_after = $2 WHERE id = $1")
             .bind(&domain.id)
@@ -261,14 +261,14 @@ async fn a_custom_domain_gets_a_certificate_and_it_is_renewed_before_expiry(app:
             .map(|r| r.rows_affected())
             .unwrap()
     });
-    assert_eq!(domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 1);
-    assert_eq!(domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 0, "queued once");
+    assert_eq!(custom_domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 1);
+    assert_eq!(custom_domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 0, "queued once");
     let renewed = domain_when(&app, &domain.id, "the renewal", |d| d.issued_at > issued.issued_at).await;
     assert_eq!(renewed.status, "active");
     assert!(renewed.not_after.unwrap() > now + 30 * 24 * 3600 * 1000);
     let (chain, key) = stored_certificate(&app, &domain.id).await;
     assert_ne!(inspect(&chain, &key).0, serial, "a new certificate");
-    assert_eq!(domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 0);
+    assert_eq!(custom_domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 0);
 }
 
 async fn an_unreachable_domain_fails_with_the_cas_reason(app: TestApp) {
@@ -278,7 +278,7 @@ async fn an_unreachable_domain_fails_with_the_cas_reason(app: TestApp) {
     start_certificate_workers(&app, &pebble);
     let owner = customer_id(&app, "elsewhere@example.com").await;
 
-    let domain = domains::add(&app.state.db, owner, "elsewhere.example.test").await.unwrap();
+    let domain = custom_domains::add(&app.state.db, owner, "elsewhere.example.test").await.unwrap();
     let failed = domain_when(&app, &domain.id, "the failure", |d| d.status == "failed").await;
     let error = failed.last_error.unwrap();
     assert!(error.contains("elsewhere.example.test") && error.contains("connection"), "{error}");
@@ -296,7 +296,7 @@ async fn an_unreachable_domain_fails_with_the_cas_reason(app: TestApp) {
         })
         .await;
     assert!(attempts.iter().all(|e| e.contains("connection")), "{attempts:?}");
-    assert_eq!(domains::queue_renewals(&app.state.db, Duration::from_secs(30 * 24 * 3600)).await.unwrap(), 0);
+    assert_eq!(custom_domains::queue_renewals(&app.state.db, Duration::from_secs(30 * 24 * 3600)).await.unwrap(), 0);
 
     // Unknown and other hosts' challenges are not answered.
     let response = app.get("/.well-known/acme-challenge/no-such-token").await;
@@ -308,15 +308,15 @@ async fn domain_names_are_checked_and_owned_once(app: TestApp) {
     let second = customer_id(&app, "second@example.com").await;
 
     for bad in ["", "*.example.com", "192.0.2.1", "localhost", "bad_label.example.com"] {
-        let error = domains::add(&app.state.db, first, bad).await.unwrap_err();
-        assert!(matches!(error, DomainError::Invalid(_)), "{bad:?}: {error}");
+        let error = custom_domains::add(&app.state.db, first, bad).await.unwrap_err();
+        assert!(matches!(error, CustomDomainError::Invalid(_)), "{bad:?}: {error}");
     }
-    domains::add(&app.state.db, first, "blog.example.com").await.unwrap();
-    let error = domains::add(&app.state.db, second, "BLOG.example.com.").await.unwrap_err();
-    assert!(matches!(error, DomainError::Taken(ref name) if name == "blog.example.com"), "{error}");
-    let listed = domains::list(&app.state.db, first).await.unwrap();
+    custom_domains::add(&app.state.db, first, "blog.example.com").await.unwrap();
+    let error = custom_domains::add(&app.state.db, second, "BLOG.example.com.").await.unwrap_err();
+    assert!(matches!(error, CustomDomainError::Taken(ref name) if name == "blog.example.com"), "{error}");
+    let listed = custom_domains::list(&app.state.db, first).await.unwrap();
     assert_eq!(listed.iter().map(|d| d.hostname.as_str()).collect::<Vec<_>>(), ["blog.example.com"]);
-    assert!(domains::list(&app.state.db, second).await.unwrap().is_empty());
+    assert!(custom_domains::list(&app.state.db, second).await.unwrap().is_empty());
     // Adding queued the certificate job with the domain (same transaction).
     let queued: i64 = on_db!(&app.state.db, pool => {
         let sql = match app.state.db.kind() {

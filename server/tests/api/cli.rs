@@ -52,7 +52,7 @@ async fn add_domain_queues_a_certificate_or_says_what_is_wrong(app: TestApp) {
     let output = add(&["--email", "owner@example.com", "Shop.Example.com"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("shop.example.com added for owner@example.com"));
-    let domains = billhook_core::domains::list(&app.state.db, owner.id).await.unwrap();
+    let domains = billhook_core::custom_domains::list(&app.state.db, owner.id).await.unwrap();
     assert_eq!(
         domains.iter().map(|d| (d.hostname.as_str(), d.status.as_str())).collect::<Vec<_>>(),
         [("shop.example.com", "pending")]

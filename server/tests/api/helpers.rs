@@ -154,7 +154,7 @@ impl TestApp {
 
     /// Runs the worker role in this process with `options`, mailing through `smtp_url` if given.
     pub fn start_workers_with(&self, options: billhook_core::jobs::WorkerOptions, smtp_url: Option<&str>) {
-        let acme = billhook_core::domains::AcmeSettings::default();
+        let acme = billhook_core::custom_domains::AcmeSettings::default();
         self.run_workers(options, self.job_services(smtp_url, acme));
     }
 
@@ -162,12 +162,12 @@ impl TestApp {
     pub fn job_services(
         &self,
         smtp_url: Option<&str>,
-        acme: billhook_core::domains::AcmeSettings,
+        acme: billhook_core::custom_domains::AcmeSettings,
     ) -> billhook_core::jobs::JobServices {
         billhook_core::jobs::JobServices {
             mailer: billhook_core::email::Mailer::new(smtp_url, "Billhook <billing@example.com>", &self.address)
                 .unwrap(),
-            certificates: billhook_core::domains::CertificateAuthority::new(acme),
+            certificates: billhook_core::custom_domains::CertificateAuthority::new(acme),
         }
     }
 

@@ -11,6 +11,7 @@ mod hostname;
 
 use std::time::Duration;
 
+use billhook_model::{CertificateStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub use acme::{AcmeSettings, CertificateAuthority, CertificateError, Provisioned};
@@ -45,12 +46,12 @@ pub struct CustomDomain {
     pub id: String,
     pub user_id: i64,
     pub hostname: String,
-    pub status: String,
-    pub created_at: i64,
-    pub not_before: Option<i64>,
-    pub not_after: Option<i64>,
-    pub issued_at: Option<i64>,
-    pub last_attempt_at: Option<i64>,
+    pub status: CertificateStatus,
+    pub created_at: Timestamp,
+    pub not_before: Option<Timestamp>,
+    pub not_after: Option<Timestamp>,
+    pub issued_at: Option<Timestamp>,
+    pub last_attempt_at: Option<Timestamp>,
     pub last_error: Option<String>,
 }
 
@@ -65,7 +66,7 @@ macro_rules! select_domains {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum DomainError {
+pub enum CustomDomainError {
     #[error(transparent)]
     Invalid(#[from] HostnameError),
     #[error("{0} is already added")]
@@ -77,14 +78,14 @@ pub enum DomainError {
 }
 
 /// Adds `hostname` for `user_id` and queues its certificate. A name belongs to one account.
-pub async fn add(db: &Db, user_id: i64, hostname: &str) -> Result<CustomDomain, DomainError> {
+pub async fn add(db: &Db, user_id: i64, hostname: &str) -> Result<CustomDomain, CustomDomainError> {
     let hostname = Hostname::parse(hostname)?;
     let domain = CustomDomain {
         id: uuid::Uuid::new_v4().to_string(),
         user_id,
         hostname: hostname.to_string(),
-        status: "pending".into(),
-        created_at: clock::now_ms(),
+        status: CertificateStatus::Pending,
+        created_at: Timestamp(clock::now_ms()),
         not_before: None,
         not_after: None,
         issued_at: None,
@@ -105,7 +106,7 @@ pub async fn add(db: &Db, user_id: i64, hostname: &str) -> Result<CustomDomain, 
         .await?
         .rows_affected();
         if inserted == 0 {
-            return Err(DomainError::Taken(domain.hostname));
+            return Err(CustomDomainError::Taken(domain.hostname));
         }
         enqueue_in_tx(&mut *tx, vec![ProvisionCertificate::job(&domain.id)]).await?;
         tx.commit().await?;
@@ -114,9 +115,9 @@ pub async fn add(db: &Db, user_id: i64, hostname: &str) -> Result<CustomDomain, 
 }
 
 /// `user_id`'s domains, by name.
-pub async fn list(db: &Db, user_id: i64) -> sqlx::Result<Vec<CustomDomain>> {
+pub async fn list(db: &Db, user_id: i64) -> Result<Vec<CustomDomain>, CustomDomainError> {
     let sql = select_domains!("WHERE user_id = $1 ORDER BY hostname");
-    on_db!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await)
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await)?)
 }
 
 /// One domain by id.
