@@ -28,8 +28,8 @@ pub async fn my_domains() -> Result<Vec<DomainSummary>, AppError> {
         .into_iter()
         .map(|d| DomainSummary {
             hostname: d.hostname,
-            status: d.status,
-            certificate_expires_at_ms: d.not_after,
+            status: d.status.to_string(),
+            certificate_expires_at_ms: d.not_after.map(|t| t.as_millis()),
             last_error: d.last_error,
         })
         .collect())

@@ -89,7 +89,7 @@ mod ssr {
                 AccountError::EmailTaken => Self::EmailTaken,
                 AccountError::WrongCredentials => Self::WrongCredentials,
                 AccountError::Throttled { retry_after_secs } => Self::Throttled { retry_after_secs },
-                AccountError::Internal(e) => {
+                e => {
                     tracing::error!(error = ?e, "account operation failed");
                     Self::Internal
                 }

@@ -45,9 +45,9 @@ pub async fn my_exports() -> Result<Vec<ExportSummary>, AppError> {
         .into_iter()
         .map(|e| ExportSummary {
             id: e.id,
-            status: e.status,
-            requested_at_ms: e.requested_at,
-            expires_at_ms: e.expires_at,
+            status: e.status.to_string(),
+            requested_at_ms: e.requested_at.as_millis(),
+            expires_at_ms: e.expires_at.map(|t| t.as_millis()),
             size_bytes: e.size_bytes,
         })
         .collect())

@@ -5,24 +5,17 @@
 use std::time::Duration;
 
 use billhook_model::{ExportStatus, Timestamp};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
     clock,
     db::Db,
-    jobs::{NewJob, enqueue_in_tx, queues},
+    jobs::{self, EnqueueError, ExportData},
     on_db,
 };
 
 /// How long a finished export can be downloaded.
 pub const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// The `export_data` job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportData {
-    pub export_id: String,
-}
 
 /// One export as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -43,19 +36,15 @@ pub enum ExportError {
     CustomDomains(#[from] crate::custom_domains::CustomDomainError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    #[error("queueing the export: {0}")]
+    Enqueue(#[from] EnqueueError),
 }
 
 /// Asks for an export of `user_id`'s data; while one is still being made, returns that one.
 pub async fn request(db: &Db, user_id: i64) -> Result<Export, ExportError> {
     let now = clock::now_ms();
     let id = uuid::Uuid::new_v4().to_string();
-    let job = NewJob {
-        queue: queues::EXPORTS,
-        args: serde_json::to_vec(&ExportData { export_id: id.clone() }).expect("serialisable"),
-        max_attempts: queues::EXPORT_MAX_ATTEMPTS,
-    };
+    let job = ExportData { export_id: id.clone() };
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         // Insert unless one is being made - a write first, so SQLite takes its write lock at once
@@ -80,7 +69,7 @@ pub async fn request(db: &Db, user_id: i64) -> Result<Export, ExportError> {
             .await?;
             return Ok(pending);
         }
-        enqueue_in_tx(&mut *tx, vec![job]).await?;
+        jobs::enqueue(&mut *tx, &[job]).await?;
         tx.commit().await?;
         Ok(Export { id, status: ExportStatus::Queued, requested_at: Timestamp(now), finished_at: None, expires_at: None, size_bytes: None })
     })
@@ -101,8 +90,8 @@ pub async fn list(db: &Db, user_id: i64) -> Result<Vec<Export>, ExportError> {
 }
 
 /// The archive of export `id` if it belongs to `user_id`, is ready and has not expired.
-pub async fn download(db: &Db, user_id: i64, id: &str) -> sqlx::Result<Option<String>> {
-    on_db!(db, pool => {
+pub async fn download(db: &Db, user_id: i64, id: &str) -> Result<Option<String>, ExportError> {
+    Ok(on_db!(db, pool => {
         sqlx::query_scalar(
             "SELECT archive FROM data_exports WHERE id = $1 AND user_id = $2 AND status = 'ready' AND expires_at > $3",
         )
@@ -111,7 +100,7 @@ pub async fn download(db: &Db, user_id: i64, id: &str) -> sqlx::Result<Option<St
         .bind(clock::now_ms())
         .fetch_optional(pool)
         .await
-    })
+    })?)
 }
 
 /// Builds export `id` (the job). Idempotent: a ready export is left as it is.
@@ -231,12 +220,12 @@ async fn stripe_data(db: &Db, user_id: i64) -> sqlx::Result<StripeData> {
 }
 
 /// Drops the archives of expired exports (the scheduler's cleanup).
-pub async fn expire(db: &Db) -> sqlx::Result<u64> {
-    on_db!(db, pool => {
+pub async fn expire(db: &Db) -> Result<u64, ExportError> {
+    Ok(on_db!(db, pool => {
         sqlx::query("UPDATE data_exports SET status = 'expired', archive = NULL WHERE status = 'ready' AND expires_at <= $1")
             .bind(clock::now_ms())
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
-    })
+    })?)
 }

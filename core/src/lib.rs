@@ -3,9 +3,10 @@
 //! in `app` are thin wrappers over these functions.
 
 pub mod accounts;
+pub mod canary;
 pub mod clock;
-pub mod db;
 pub mod custom_domains;
+pub mod db;
 pub mod email;
 pub mod events;
 pub mod exports;

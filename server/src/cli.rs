@@ -3,7 +3,7 @@
 use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use billhook_core::{accounts::Role, jobs::canary};
+use billhook_core::{accounts::Role, canary};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::{config::Settings, startup, telemetry};
@@ -24,8 +24,8 @@ pub enum Command {
     /// Apply migrations and run Billhook in one or all of its roles.
     Serve {
         /// web: HTTP only; worker: job queues; scheduler: periodic jobs; all: everything.
-        #[arg(long, value_enum, default_value_t = ServeRole::All)]
-        role: ServeRole,
+        #[arg(long, value_enum, default_value_t = ProcessRole::All)]
+        role: ProcessRole,
     },
     /// Apply the database migrations and exit.
     Migrate,
@@ -67,7 +67,7 @@ pub enum Command {
 
 /// The roles a `serve` process can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ServeRole {
+pub enum ProcessRole {
     Web,
     Worker,
     Scheduler,
@@ -81,7 +81,7 @@ pub const DEMO_CUSTOMER: (&str, &str) = ("customer@example.com", "customer-demo-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config)?;
     telemetry::init(settings.log_format);
-    match cli.command.unwrap_or(Command::Serve { role: ServeRole::All }) {
+    match cli.command.unwrap_or(Command::Serve { role: ProcessRole::All }) {
         Command::Serve { role } => startup::serve(settings, role).await,
         Command::Migrate => {
             let db = startup::open_database(&settings).await?;

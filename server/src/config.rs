@@ -7,8 +7,8 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context;
 use billhook_core::{
     accounts::ThrottlePolicy,
-    db::PoolOptions,
     custom_domains::{AcmeSettings, CertificateAuthority},
+    db::PoolOptions,
     email::Mailer,
     events::reconcile::ReconcileOptions,
     jobs::{JobServices, WorkerOptions, housekeeping::Periodic},

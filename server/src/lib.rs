@@ -4,6 +4,6 @@
 pub mod cli;
 pub mod config;
 pub mod http;
-pub mod roles;
+pub mod process_roles;
 pub mod startup;
 pub mod telemetry;

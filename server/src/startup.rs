@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{cli::ServeRole, config::Settings, http, roles};
+use crate::{cli::ProcessRole, config::Settings, http, process_roles};
 
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     Db::connect(settings.database_url.expose_secret(), &settings.pool_options())
@@ -83,7 +83,7 @@ impl Application {
 
 /// `billhook serve`: runs the chosen roles until SIGTERM/SIGINT, then stops them within the
 /// shutdown timeout.
-pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
+pub async fn serve(settings: Settings, role: ProcessRole) -> anyhow::Result<()> {
     tracing::info!(?role, database = %settings.database_url_redacted(), "starting billhook");
     let state = open_state(&settings).await?;
     let shutdown = CancellationToken::new();
@@ -91,20 +91,20 @@ pub async fn serve(settings: Settings, role: ServeRole) -> anyhow::Result<()> {
 
     tokio::spawn(state.db.clone().checkpoint_until(shutdown.clone()));
     let mut tasks = tokio::task::JoinSet::new();
-    if matches!(role, ServeRole::Web | ServeRole::All) {
+    if matches!(role, ProcessRole::Web | ProcessRole::All) {
         if !state.webhooks.verifier.has_secrets() {
             tracing::warn!("BILLHOOK_STRIPE_WEBHOOK_SECRETS is empty: every Stripe delivery will be refused");
         }
         let app = Application::build(&settings, state.clone()).await?;
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
     }
-    if matches!(role, ServeRole::Worker | ServeRole::All) {
+    if matches!(role, ProcessRole::Worker | ProcessRole::All) {
         let services = settings.job_services(state.leptos_options.site_addr)?;
-        tasks.spawn(roles::worker(state.clone(), settings.worker_options(), services, shutdown.clone()));
+        tasks.spawn(process_roles::worker(state.clone(), settings.worker_options(), services, shutdown.clone()));
     }
-    if matches!(role, ServeRole::Scheduler | ServeRole::All) {
+    if matches!(role, ProcessRole::Scheduler | ProcessRole::All) {
         let schedules = billhook_core::jobs::housekeeping::schedules_with(&settings.periodic()?, &settings.schedules)?;
-        tasks.spawn(roles::scheduler(state.clone(), schedules, shutdown.clone()));
+        tasks.spawn(process_roles::scheduler(state.clone(), schedules, shutdown.clone()));
     }
 
     // The first role to end (by error or by shutdown) stops the others.

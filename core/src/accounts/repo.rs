@@ -2,7 +2,7 @@
 
 use crate::{
     db::Db,
-    jobs::{NewJob, enqueue_in_tx},
+    jobs::{self, EnqueueError, SendEmail},
     on_db,
 };
 
@@ -22,15 +22,24 @@ macro_rules! select_users {
     };
 }
 
-/// Inserts a user and queues `jobs` (e.g. the welcome e-mail) in the same transaction.
+/// Inserting a user: the row, or the mail queued with it.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum InsertError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Enqueue(#[from] EnqueueError),
+}
+
+/// Inserts a user and queues `mail` (e.g. the welcome e-mail) in the same transaction.
 pub(super) async fn insert_user(
     db: &Db,
     email: &str,
     hash: &str,
     role: &str,
     now: i64,
-    jobs: Vec<NewJob>,
-) -> sqlx::Result<i64> {
+    mail: &[SendEmail],
+) -> Result<i64, InsertError> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let id = sqlx::query_scalar("INSERT INTO users (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
@@ -40,7 +49,7 @@ pub(super) async fn insert_user(
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        enqueue_in_tx(&mut *tx, jobs).await.map_err(|e| sqlx::Error::Protocol(format!("enqueueing: {e:#}")))?;
+        jobs::enqueue(&mut *tx, mail).await?;
         tx.commit().await?;
         Ok(id)
     })

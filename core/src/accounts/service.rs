@@ -3,11 +3,7 @@
 use std::sync::OnceLock;
 
 use super::{Email, Password, PasswordHash, Role, ThrottlePolicy, repo};
-use crate::{
-    clock,
-    db::Db,
-    email::{SendEmail, Template},
-};
+use crate::{clock, db::Db, email::Template, jobs::SendEmail};
 
 /// An account as the rest of Billhook sees it (no password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,27 +24,24 @@ pub enum AccountError {
     WrongCredentials,
     #[error("too many failed log-ins; try again in {retry_after_secs} seconds")]
     Throttled { retry_after_secs: u64 },
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<sqlx::Error> for AccountError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Internal(anyhow::Error::new(e).context("accounts database query"))
-    }
+    #[error("accounts database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("queueing the welcome e-mail: {0}")]
+    Enqueue(#[from] crate::jobs::EnqueueError),
+    #[error("password hashing: {0}")]
+    Hashing(String),
+    #[error("stored account {id} cannot be read: {reason}")]
+    CorruptRow { id: i64, reason: String },
 }
 
 fn user_from_row(row: repo::UserRow) -> Result<(User, PasswordHash), AccountError> {
-    let role =
-        Role::parse(&row.role).map_err(|e| anyhow::anyhow!("user {}: {e}", row.id))?;
+    let role = Role::parse(&row.role).map_err(|e| AccountError::CorruptRow { id: row.id, reason: e.to_string() })?;
     Ok((User { id: row.id, email: row.email, role, created_at_ms: row.created_at }, PasswordHash(row.password_hash)))
 }
 
 /// Argon2 work off the async runtime's threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AccountError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AccountError::Internal(anyhow::anyhow!("password hashing task: {e}")))
+    tokio::task::spawn_blocking(f).await.map_err(|e| AccountError::Hashing(format!("the hashing task failed: {e}")))
 }
 
 /// A hash that no password matches, verified when the e-mail is unknown so that a log-in takes as
@@ -81,17 +74,20 @@ impl Accounts {
     }
 
     async fn insert(&self, email: Email, password: Password, role: Role) -> Result<User, AccountError> {
-        let hash = blocking(move || password.hash()).await?.map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+        let hash = blocking(move || password.hash()).await?.map_err(|e| AccountError::Hashing(e.to_string()))?;
         let now = clock::now_ms();
         // Customers get a welcome message, queued with the account itself.
         let jobs = match role {
-            Role::Customer => vec![SendEmail::new(email.as_str(), Template::Welcome).job()],
+            Role::Customer => vec![SendEmail::new(email.as_str(), Template::Welcome)],
             Role::Admin | Role::Viewer => Vec::new(),
         };
-        match repo::insert_user(&self.db, email.as_str(), &hash.0, role.as_str(), now, jobs).await {
+        match repo::insert_user(&self.db, email.as_str(), &hash.0, role.as_str(), now, &jobs).await {
             Ok(id) => Ok(User { id, email: email.to_string(), role, created_at_ms: now }),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AccountError::EmailTaken),
-            Err(e) => Err(e.into()),
+            Err(repo::InsertError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                Err(AccountError::EmailTaken)
+            }
+            Err(repo::InsertError::Database(e)) => Err(e.into()),
+            Err(repo::InsertError::Enqueue(e)) => Err(e.into()),
         }
     }
 
@@ -104,7 +100,8 @@ impl Accounts {
             None => self.insert(email, password, role).await,
             Some(row) => {
                 let (mut user, _) = user_from_row(row)?;
-                let hash = blocking(move || password.hash()).await?.map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+                let hash =
+                    blocking(move || password.hash()).await?.map_err(|e| AccountError::Hashing(e.to_string()))?;
                 repo::update_password_and_role(&self.db, user.id, &hash.0, role.as_str()).await?;
                 user.role = role;
                 Ok(user)

@@ -52,8 +52,8 @@ pub enum CertificateError {
     BadCertificate(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    #[error("the stored ACME account cannot be read or written: {0}")]
+    AccountCredentials(#[from] serde_json::Error),
 }
 
 /// What one run of the job did.
@@ -110,8 +110,7 @@ impl CertificateAuthority {
         })?;
         let account = match stored {
             Some(json) => {
-                let credentials: AccountCredentials =
-                    serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("stored ACME account: {e}"))?;
+                let credentials: AccountCredentials = serde_json::from_str(&json)?;
                 self.account_builder()?.from_credentials(credentials).await?
             }
             None => {
@@ -119,7 +118,7 @@ impl CertificateAuthority {
                 let contact: Vec<&str> = contact.iter().map(String::as_str).collect();
                 let new = NewAccount { contact: &contact, terms_of_service_agreed: true, only_return_existing: false };
                 let (account, credentials) = self.account_builder()?.create(&new, directory.clone(), None).await?;
-                let json = serde_json::to_string(&credentials).map_err(anyhow::Error::from)?;
+                let json = serde_json::to_string(&credentials)?;
                 let inserted = on_db!(db, pool => {
                     sqlx::query(
                         "INSERT INTO acme_accounts (directory_url, credentials, created_at) VALUES ($1, $2, $3) \

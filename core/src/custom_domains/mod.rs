@@ -12,7 +12,6 @@ mod hostname;
 use std::time::Duration;
 
 use billhook_model::{CertificateStatus, Timestamp};
-use serde::{Deserialize, Serialize};
 
 pub use acme::{AcmeSettings, CertificateAuthority, CertificateError, Provisioned};
 pub use hostname::{Hostname, HostnameError};
@@ -20,25 +19,9 @@ pub use hostname::{Hostname, HostnameError};
 use crate::{
     clock,
     db::Db,
-    jobs::{NewJob, enqueue_in_tx, queues},
+    jobs::{self, EnqueueError, ProvisionCertificate},
     on_db,
 };
-
-/// The `provision_certificate` job: obtain (or renew) the certificate of one domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProvisionCertificate {
-    pub domain_id: String,
-}
-
-impl ProvisionCertificate {
-    pub fn job(domain_id: &str) -> NewJob {
-        NewJob {
-            queue: queues::CERTIFICATES,
-            args: serde_json::to_vec(&Self { domain_id: domain_id.to_owned() }).expect("serialisable"),
-            max_attempts: queues::CERTIFICATE_MAX_ATTEMPTS,
-        }
-    }
-}
 
 /// A custom domain as its owner and operators see it (never the private key).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -71,10 +54,10 @@ pub enum CustomDomainError {
     Invalid(#[from] HostnameError),
     #[error("{0} is already added")]
     Taken(String),
+    #[error("queueing the certificate: {0}")]
+    Enqueue(#[from] EnqueueError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
 }
 
 /// Adds `hostname` for `user_id` and queues its certificate. A name belongs to one account.
@@ -108,7 +91,7 @@ pub async fn add(db: &Db, user_id: i64, hostname: &str) -> Result<CustomDomain, 
         if inserted == 0 {
             return Err(CustomDomainError::Taken(domain.hostname));
         }
-        enqueue_in_tx(&mut *tx, vec![ProvisionCertificate::job(&domain.id)]).await?;
+        jobs::enqueue(&mut *tx, &[ProvisionCertificate { domain_id: domain.id.clone() }]).await?;
         tx.commit().await?;
         Ok(domain)
     })
@@ -121,9 +104,9 @@ pub async fn list(db: &Db, user_id: i64) -> Result<Vec<CustomDomain>, CustomDoma
 }
 
 /// One domain by id.
-pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<CustomDomain>> {
+pub async fn get(db: &Db, id: &str) -> Result<Option<CustomDomain>, CustomDomainError> {
     let sql = select_domains!("WHERE id = $1");
-    on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
 }
 
 /// How long a failed domain waits before the sweep tries it again.
@@ -132,7 +115,7 @@ pub const RETRY_FAILED_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Queues `provision_certificate` for every active domain whose certificate expires within
 /// `renew_before`, and for failed domains last tried over a day ago. Each renewal is queued once
 /// (`renewal_queued_at`), however often the sweep runs. Returns how many were queued.
-pub async fn queue_renewals(db: &Db, renew_before: Duration) -> anyhow::Result<usize> {
+pub async fn queue_renewals(db: &Db, renew_before: Duration) -> Result<usize, CustomDomainError> {
     let now = clock::now_ms();
     let expiring_before = now + i64::try_from(renew_before.as_millis()).unwrap_or(i64::MAX / 2);
     let retry_before = now - i64::try_from(RETRY_FAILED_AFTER.as_millis()).unwrap_or(0);
@@ -149,9 +132,10 @@ pub async fn queue_renewals(db: &Db, renew_before: Duration) -> anyhow::Result<u
         .bind(retry_before)
         .fetch_all(&mut *tx)
         .await?;
-        enqueue_in_tx(&mut *tx, ids.iter().map(|id| ProvisionCertificate::job(id)).collect()).await?;
+        let renewals: Vec<_> = ids.into_iter().map(|domain_id| ProvisionCertificate { domain_id }).collect();
+        jobs::enqueue(&mut *tx, &renewals).await?;
         tx.commit().await?;
-        anyhow::Ok(ids.len())
+        Ok::<_, CustomDomainError>(renewals.len())
     })?;
     if queued > 0 {
         tracing::info!(queued, "queued certificate renewals");
@@ -160,12 +144,12 @@ pub async fn queue_renewals(db: &Db, renew_before: Duration) -> anyhow::Result<u
 }
 
 /// The key authorization for an open HTTP-01 challenge `token` of `hostname` (RFC 8555 8.3).
-pub async fn challenge_response(db: &Db, hostname: &str, token: &str) -> sqlx::Result<Option<String>> {
-    on_db!(db, pool => {
+pub async fn challenge_response(db: &Db, hostname: &str, token: &str) -> Result<Option<String>, CustomDomainError> {
+    Ok(on_db!(db, pool => {
         sqlx::query_scalar("SELECT key_authorization FROM acme_challenges WHERE token = $1 AND hostname = $2")
             .bind(token)
             .bind(hostname.to_ascii_lowercase())
             .fetch_optional(pool)
             .await
-    })
+    })?)
 }

@@ -12,39 +12,10 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, header::ContentType},
 };
-use serde::{Deserialize, Serialize};
 
 pub use templates::Template;
 
-use crate::{
-    clock,
-    db::Db,
-    jobs::{NewJob, queues},
-    on_db,
-};
-
-/// The `send_email` job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendEmail {
-    /// Unique per message; the idempotency key and the `Message-ID`.
-    pub id: String,
-    pub to: String,
-    pub template: Template,
-}
-
-impl SendEmail {
-    pub fn new(to: &str, template: Template) -> Self {
-        Self { id: uuid::Uuid::new_v4().to_string(), to: to.to_owned(), template }
-    }
-
-    pub fn job(&self) -> NewJob {
-        NewJob {
-            queue: queues::EMAIL,
-            args: serde_json::to_vec(self).expect("serialisable"),
-            max_attempts: queues::EMAIL_MAX_ATTEMPTS,
-        }
-    }
-}
+use crate::{clock, db::Db, jobs::SendEmail, on_db};
 
 /// What happened to a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,11 @@
 //! that Stripe may stamp with the same second (a subscription is created `incomplete` and becomes
 //! `active` in the same second; the terminal states win ties).
 
+use billhook_model::SubscriptionStatus;
 use serde_json::Value;
-use sqlx::{Database, Executor};
 
 use super::ProcessError;
+use crate::{db::Tx, on_tx};
 
 /// The event fields a mirror needs.
 pub(super) struct SourceEvent<'a> {
@@ -25,31 +26,14 @@ fn required<'a>(object: &'a Value, field: &str) -> Result<&'a str, ProcessError>
     str_field(object, field).ok_or_else(|| ProcessError::BadPayload(format!("data.object.{field} is missing")))
 }
 
-/// Orders subscription statuses for events stamped with the same second.
+/// Orders subscription statuses for events stamped with the same second (see
+/// [`SubscriptionStatus::rank`]); a status Stripe adds later ranks with `trialing`.
 fn status_rank(status: &str) -> i64 {
-    match status {
-        "incomplete" => 0,
-        "trialing" => 1,
-        "active" => 2,
-        "past_due" => 3,
-        "unpaid" | "paused" => 4,
-        "canceled" | "incomplete_expired" => 5,
-        _ => 1,
-    }
+    SubscriptionStatus::parse(status).map_or(1, SubscriptionStatus::rank)
 }
 
-pub(super) async fn apply<'c, DB, E>(conn: E, event: &SourceEvent<'_>, now_ms: i64) -> Result<(), ProcessError>
-where
-    DB: Database,
-    E: Executor<'c, Database = DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-{
+/// Applies `event` to the mirror inside `tx`, the transaction that marks it processed.
+pub(super) async fn apply(tx: &mut Tx, event: &SourceEvent<'_>, now_ms: i64) -> Result<(), ProcessError> {
     let object = event.object;
     if event.event_type.starts_with("customer.subscription.") {
         let id = required(object, "id")?;
@@ -61,7 +45,7 @@ where
         let current_period_end = items.iter().filter_map(|i| i.get("current_period_end").and_then(Value::as_i64)).max();
         let prices: Vec<&str> = items.iter().filter_map(|i| i.pointer("/price/id").and_then(Value::as_str)).collect();
         let prices = serde_json::to_string(&prices).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
+        on_tx!(tx, conn => sqlx::query(
             "INSERT INTO stripe_subscriptions (id, customer_id, status, cancel_at_period_end, current_period_end, price_ids, \
                  event_created, event_rank, event_id, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -83,7 +67,8 @@ where
         .bind(event.id)
         .bind(now_ms)
         .execute(conn)
-        .await?;
+        .await
+        .map(|_| ()))?;
         return Ok(());
     }
 
@@ -93,7 +78,7 @@ where
     // Billing names the account in the customer's metadata when it creates the customer.
     let user_id =
         object.pointer("/metadata/billhook_user_id").and_then(Value::as_str).and_then(|v| v.parse::<i64>().ok());
-    sqlx::query(
+    on_tx!(tx, conn => sqlx::query(
         "INSERT INTO stripe_customers (id, email, name, deleted, event_created, event_rank, event_id, updated_at, user_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, deleted = excluded.deleted, \
@@ -113,6 +98,7 @@ where
     .bind(now_ms)
     .bind(user_id)
     .execute(conn)
-    .await?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }

@@ -17,8 +17,8 @@ pub use process::{ProcessError, ProcessOutcome, process_event};
 /// The queue an event type is processed on, or None: no handler, stored and marked `ignored`.
 pub fn queue_for(event_type: &str) -> Option<&'static str> {
     match event_type {
-        "customer.created" | "customer.updated" | "customer.deleted" => Some(crate::jobs::queues::STRIPE_CUSTOMERS),
-        t if t.starts_with("customer.subscription.") => Some(crate::jobs::queues::STRIPE_SUBSCRIPTIONS),
+        "customer.created" | "customer.updated" | "customer.deleted" => Some(crate::jobs::CUSTOMERS_QUEUE),
+        t if t.starts_with("customer.subscription.") => Some(crate::jobs::SUBSCRIPTIONS_QUEUE),
         _ => None,
     }
 }

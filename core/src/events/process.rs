@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{mirror, queue_for};
-use crate::{clock, db::Db, on_db};
+use crate::{clock, db::Db, on_db, on_tx};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum ProcessOutcome {
@@ -21,6 +21,40 @@ pub enum ProcessError {
     BadPayload(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// Marks the event `processed` and runs its handler in one transaction: both commit, or neither.
+async fn complete(db: &Db, event_id: &str, now: i64) -> Result<ProcessOutcome, ProcessError> {
+    let mut tx = db.begin().await?;
+    // Claim the completion first (a write, so SQLite takes its write lock at once and PostgreSQL
+    // locks the row): whoever gets here second finds nothing to claim.
+    let claimed: Option<(String, i64, String)> = on_tx!(&mut tx, conn => {
+        sqlx::query_as(
+            "UPDATE webhook_events SET status = 'processed', processed_count = processed_count + 1, \
+             status_changed_at = $2, error = NULL WHERE id = $1 AND status = 'processing' \
+             RETURNING event_type, created, payload",
+        )
+        .bind(event_id)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
+    })?;
+    let Some((event_type, created, payload)) = claimed else {
+        return Ok(ProcessOutcome::AlreadyDone);
+    };
+    if queue_for(&event_type).is_none() {
+        on_tx!(&mut tx, conn => {
+            sqlx::query("UPDATE webhook_events SET status = 'ignored' WHERE id = $1").bind(event_id).execute(conn).await.map(|_| ())
+        })?;
+    } else {
+        let payload: Value = serde_json::from_str(&payload).map_err(|e| ProcessError::BadPayload(e.to_string()))?;
+        let object =
+            payload.pointer("/data/object").ok_or_else(|| ProcessError::BadPayload("no data.object".into()))?;
+        let source = mirror::SourceEvent { id: event_id, event_type: &event_type, created, object };
+        mirror::apply(&mut tx, &source, now).await?;
+    }
+    tx.commit().await?;
+    Ok(ProcessOutcome::Processed)
 }
 
 /// Runs the handler of stored event `event_id`. Safe to call any number of times, from any node.
@@ -48,36 +82,7 @@ pub async fn process_event(db: &Db, event_id: &str) -> Result<ProcessOutcome, Pr
         };
     }
 
-    let result = on_db!(db, pool => {
-        async {
-            let mut tx = pool.begin().await?;
-            // Claim the completion first (a write, so SQLite takes its write lock at once and
-            // PostgreSQL locks the row): whoever gets here second finds nothing to claim.
-            let claimed: Option<(String, i64, String)> = sqlx::query_as(
-                "UPDATE webhook_events SET status = 'processed', processed_count = processed_count + 1, \
-                 status_changed_at = $2, error = NULL WHERE id = $1 AND status = 'processing' \
-                 RETURNING event_type, created, payload",
-            )
-            .bind(event_id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((event_type, created, payload)) = claimed else {
-                return Ok(ProcessOutcome::AlreadyDone);
-            };
-            if queue_for(&event_type).is_none() {
-                sqlx::query("UPDATE webhook_events SET status = 'ignored' WHERE id = $1").bind(event_id).execute(&mut *tx).await?;
-            } else {
-                let payload: Value = serde_json::from_str(&payload).map_err(|e| ProcessError::BadPayload(e.to_string()))?;
-                let object = payload.pointer("/data/object").ok_or_else(|| ProcessError::BadPayload("no data.object".into()))?;
-                let source = mirror::SourceEvent { id: event_id, event_type: &event_type, created, object };
-                mirror::apply(&mut *tx, &source, now).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, ProcessError>(ProcessOutcome::Processed)
-        }
-        .await
-    });
+    let result = complete(db, event_id, now).await;
 
     if let Err(e) = &result {
         let message = e.to_string();

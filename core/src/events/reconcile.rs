@@ -10,7 +10,7 @@ use crate::{
     clock,
     db::Db,
     events::queue_for,
-    jobs::{NewJob, enqueue_in_tx},
+    jobs::{self, ProcessEvent},
     on_db,
     stripe_api::{StripeApi, StripeApiError},
     webhooks::{EnvelopeError, EventEnvelope},
@@ -51,8 +51,8 @@ pub enum ReconcileError {
     NotAnEvent(#[from] EnvelopeError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    #[error("queueing the filled events: {0}")]
+    Enqueue(#[from] crate::jobs::EnqueueError),
 }
 
 /// One reconciliation run, recorded in `stripe_reconciliations` whether it succeeds or not.
@@ -156,11 +156,9 @@ async fn store_missing(db: &Db, events: &[(EventEnvelope, &str)]) -> Result<usiz
             }
             filled += 1;
             tracing::info!(event = %event.id, r#type = %event.event_type, "stored an event the endpoint never received");
-            if let Some(queue) = queue {
-                jobs.push(NewJob::process_event(queue, &event.id));
-            }
+            jobs.extend(ProcessEvent::for_event(&event.id, &event.event_type));
         }
-        enqueue_in_tx(&mut *tx, jobs).await?;
+        jobs::enqueue(&mut *tx, &jobs).await?;
         tx.commit().await?;
         Ok::<_, ReconcileError>(filled)
     })?;

@@ -1,17 +1,12 @@
-//! Canary jobs: a job that holds for a while and then leaves one effect. Operators send one with
-//! `billhook canary` to prove the queues work end to end; the crash-recovery tests kill the node
-//! that holds one; the benchmark sends thousands with no hold.
+//! `canary`: holds for a while, then leaves one effect (`crate::canary`): proves the queues work
+//! end to end (`billhook canary`), and is what the crash tests and benchmarks send.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{NewJob, enqueue_in_tx, queues};
-use crate::{
-    clock,
-    db::{Db, query_builder},
-    on_db,
-};
+use super::{Job, JobContext, JobError, node_name};
+use crate::{canary::CanaryError, clock};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Canary {
@@ -29,141 +24,22 @@ impl Canary {
             enqueued_at_ms: clock::now_ms(),
         }
     }
+}
 
-    fn job(&self) -> NewJob {
-        NewJob {
-            queue: queues::SYSTEM_CANARY,
-            args: serde_json::to_vec(self).expect("serialisable"),
-            max_attempts: queues::CANARY_MAX_ATTEMPTS,
-        }
+impl Job for Canary {
+    const NAME: &'static str = "canary";
+    const QUEUES: &'static [&'static str] = &["system.canary"];
+    const MAX_ATTEMPTS: usize = 5;
+    type Error = CanaryError;
+
+    async fn run(&self, ctx: &JobContext) -> Result<(), CanaryError> {
+        crate::canary::run(&ctx.db, self, &node_name(), ctx.attempt).await
     }
 }
 
-/// Enqueues `canaries` in one transaction.
-pub async fn enqueue(db: &Db, canaries: &[Canary]) -> anyhow::Result<()> {
-    let jobs: Vec<NewJob> = canaries.iter().map(Canary::job).collect();
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        enqueue_in_tx(&mut *tx, jobs).await?;
-        tx.commit().await?;
-        anyhow::Ok(())
-    })
-}
-
-/// How a set of canaries went.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Report {
-    pub done: usize,
-    /// Queue-to-done time of the canaries done, median and worst, in milliseconds.
-    pub p50_ms: i64,
-    pub max_ms: i64,
-    /// Done canaries per second, from the first start to the last finish.
-    pub per_second: f64,
-    pub nodes: Vec<String>,
-}
-
-impl std::fmt::Display for Report {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "canaries done: {} | queued->done p50 {} ms, max {} ms | {:.0} jobs/s | by {}",
-            self.done,
-            self.p50_ms,
-            self.max_ms,
-            self.per_second,
-            self.nodes.join(", ")
-        )
+/// Only database errors: worth another attempt.
+impl JobError for CanaryError {
+    fn is_permanent(&self) -> bool {
+        false
     }
-}
-
-/// The state of canaries `ids` (done ones only).
-pub async fn report(db: &Db, ids: &[String]) -> sqlx::Result<Report> {
-    let mut rows: Vec<(String, i64, i64)> = Vec::new();
-    for chunk in ids.chunks(500) {
-        let part: Vec<(String, i64, i64)> = on_db!(db, pool => {
-            let mut qb = query_builder(pool, "SELECT node, enqueued_at, done_at FROM canary_effects WHERE canary_id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(id.as_str());
-            }
-            qb.push(")");
-            qb.build_query_as().fetch_all(pool).await
-        })?;
-        rows.extend(part);
-    }
-    let mut waits: Vec<i64> = rows.iter().map(|(_, queued, done)| done - queued).collect();
-    waits.sort_unstable();
-    let first_start: Option<i64> = if rows.is_empty() {
-        None
-    } else {
-        on_db!(db, pool => {
-            sqlx::query_scalar("SELECT MIN(started_at) FROM canary_runs WHERE started_at >= $1")
-                .bind(rows.iter().map(|r| r.1).min().unwrap_or(0))
-                .fetch_one(pool)
-                .await
-        })?
-    };
-    let last_done = rows.iter().map(|r| r.2).max();
-    let per_second = match (first_start, last_done) {
-        (Some(start), Some(end)) if end > start => rows.len() as f64 * 1000.0 / (end - start) as f64,
-        _ => 0.0,
-    };
-    let mut nodes: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-    nodes.sort();
-    nodes.dedup();
-    Ok(Report {
-        done: rows.len(),
-        p50_ms: waits.get(waits.len() / 2).copied().unwrap_or(0),
-        max_ms: waits.last().copied().unwrap_or(0),
-        per_second,
-        nodes,
-    })
-}
-
-/// When canary `id` took effect, and on which node.
-pub async fn effect(db: &Db, id: &str) -> sqlx::Result<Option<(String, i64, i64)>> {
-    on_db!(db, pool => {
-        sqlx::query_as("SELECT node, enqueued_at, done_at FROM canary_effects WHERE canary_id = $1").bind(id).fetch_optional(pool).await
-    })
-}
-
-/// Runs canary `canary` as attempt `attempt` on `node`: records the run, holds, then records the
-/// finish and the (single) effect together.
-pub(super) async fn run(db: &Db, canary: &Canary, node: &str, attempt: usize) -> sqlx::Result<()> {
-    let attempt = i64::try_from(attempt).unwrap_or(i64::MAX);
-    on_db!(db, pool => {
-        sqlx::query("INSERT INTO canary_runs (canary_id, node, attempt, started_at) VALUES ($1, $2, $3, $4)")
-            .bind(&canary.id)
-            .bind(node)
-            .bind(attempt)
-            .bind(clock::now_ms())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    if canary.hold_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(canary.hold_ms)).await;
-    }
-    let now = clock::now_ms();
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE canary_runs SET finished_at = $4 WHERE canary_id = $1 AND node = $2 AND attempt = $3")
-            .bind(&canary.id)
-            .bind(node)
-            .bind(attempt)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO canary_effects (canary_id, node, enqueued_at, done_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (canary_id) DO NOTHING",
-        )
-        .bind(&canary.id)
-        .bind(node)
-        .bind(canary.enqueued_at_ms)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await
-    })
 }

@@ -2,14 +2,11 @@
 
 use std::time::Duration;
 
-use super::{NewJob, enqueue_in_tx, scheduler::Schedule};
+use super::{ProcessEvent, scheduler::Schedule};
 use crate::{
     clock,
     db::{Db, Sql},
-    events::{
-        queue_for,
-        reconcile::{ReconcileOptions, reconcile},
-    },
+    events::reconcile::{ReconcileOptions, reconcile},
     on_db,
     stripe_api::StripeApi,
 };
@@ -48,7 +45,8 @@ pub fn schedules(periodic: &Periodic) -> Vec<Schedule> {
         Schedule::new("dispatch_sweep", "*/30 * * * * *", |db| async move { dispatch_sweep(&db).await.map(|_| ()) }),
         Schedule::new("cleanup", "0 17 * * * *", |db| async move { cleanup(&db).await }),
         Schedule::new("certificate_renewals", "0 41 */6 * * *", move |db| async move {
-            crate::custom_domains::queue_renewals(&db, renew_before).await.map(|_| ())
+            crate::custom_domains::queue_renewals(&db, renew_before).await?;
+            Ok(())
         }),
         Schedule::new("stripe_reconcile", "0 */15 * * * *", move |db| {
             let (stripe, options) = (stripe.clone(), reconcile_options.clone());
@@ -103,14 +101,14 @@ pub async fn dispatch_sweep(db: &Db) -> anyhow::Result<usize> {
         .await?;
         let mut jobs = Vec::new();
         for (id, event_type) in &rows {
-            match queue_for(event_type) {
-                Some(queue) => jobs.push(NewJob::process_event(queue, id)),
+            match ProcessEvent::for_event(id, event_type) {
+                Some(job) => jobs.push(job),
                 None => {
                     sqlx::query("UPDATE webhook_events SET status = 'ignored' WHERE id = $1").bind(id).execute(&mut *tx).await?;
                 }
             }
         }
-        enqueue_in_tx(&mut *tx, jobs).await?;
+        super::enqueue(&mut *tx, &jobs).await?;
         tx.commit().await?;
         anyhow::Ok(rows.len())
     })?;

@@ -1,45 +1,47 @@
 //! Background jobs on apalis, on the same database as everything else (SQLite or PostgreSQL).
 //!
+//! A job is a type with `impl Job` in a file of its own here (its queue, attempt budget, error
+//! and `run`, which calls its domain module), registered by one line in [`register_all`].
 //! What Billhook adds around apalis (its engine):
-//! - queue names pinned here, not derived from Rust type names;
-//! - jobs enqueued inside the caller's transaction (`enqueue_in_tx`), so "stored" and "queued"
+//! - queue names pinned on each job, not derived from Rust type names;
+//! - jobs enqueued inside the caller's transaction ([`enqueue`]), so "stored" and "queued"
 //!   commit together;
 //! - retries whose next run time is written to the job row (exponential backoff with jitter), so a
 //!   crash or another node never retries early - apalis' own retry layer only sleeps in memory
 //!   and its storages re-fetch failed jobs at once;
-//! - every attempt and its error kept in `job_attempts` (apalis keeps only the last result);
+//! - every failed attempt and its error kept in `job_attempts` (apalis keeps only the last result);
 //! - worker names unique per process, heartbeat and orphan threshold from the configuration.
 
+mod attempts;
 pub mod backoff;
-pub mod canary;
+mod canary;
+mod enqueue;
+mod export_data;
 pub mod housekeeping;
-pub mod queues;
+mod job;
+mod process_event;
+mod provision_certificate;
+mod runner;
 pub mod scheduler;
 mod schema;
-mod workers;
+mod send_email;
 
-use serde::{Deserialize, Serialize};
+pub use canary::Canary;
+pub use enqueue::{EnqueueError, EnqueueOn, enqueue};
+pub use export_data::ExportData;
+pub use job::{Job, JobContext, JobError, JobServices};
+pub use process_event::{CUSTOMERS_QUEUE, ProcessEvent, SUBSCRIPTIONS_QUEUE};
+pub use provision_certificate::ProvisionCertificate;
+pub use runner::{Registry, WorkerOptions, node_name, run_workers};
+pub use schema::setup;
+pub use send_email::SendEmail;
 
-pub use schema::{enqueue_in_tx, setup};
-pub use workers::{JobServices, WorkerOptions, node_name, run_workers};
-
-/// Process one stored Stripe event (see `crate::events`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessEvent {
-    pub event_id: String,
+/// Every job Billhook runs: one line each.
+fn register_all(jobs: Registry) -> Registry {
+    jobs.job::<ProcessEvent>().job::<SendEmail>().job::<ExportData>().job::<ProvisionCertificate>().job::<Canary>()
 }
 
-/// A job to enqueue: its queue, JSON arguments and attempt budget.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub queue: &'static str,
-    pub args: Vec<u8>,
-    pub max_attempts: usize,
-}
-
-impl NewJob {
-    pub fn process_event(queue: &'static str, event_id: &str) -> Self {
-        let args = serde_json::to_vec(&ProcessEvent { event_id: event_id.to_owned() }).expect("serialisable");
-        Self { queue, args, max_attempts: queues::EVENT_MAX_ATTEMPTS }
-    }
+/// Every queue and the job it carries (for operators).
+pub fn queues() -> Vec<(&'static str, &'static str)> {
+    register_all(Registry::new()).queues().collect()
 }

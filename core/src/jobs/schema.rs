@@ -1,11 +1,7 @@
-//! apalis' tables on Billhook's database, and enqueueing inside a transaction.
+//! apalis' tables on Billhook's database.
 
-use anyhow::Context;
-use apalis::prelude::TaskBuilder;
-use sqlx::{PgConnection, SqliteConnection};
-
-use super::NewJob;
 use crate::db::Db;
+use anyhow::Context;
 
 /// Creates or upgrades apalis' tables. On SQLite its migrations are kept in their own
 /// bookkeeping table (they would otherwise collide with Billhook's in `_sqlx_migrations`); on
@@ -48,43 +44,4 @@ async fn steer_sqlite_planner(pool: &sqlx::SqlitePool) -> sqlx::Result<()> {
     tx.commit().await?;
     sqlx::query("ANALYZE sqlite_schema").execute(pool).await?; // reload the statistics
     Ok(())
-}
-
-fn tasks(jobs: Vec<NewJob>) -> Vec<(&'static str, apalis::prelude::Task<Vec<u8>>)> {
-    jobs.into_iter().map(|job| (job.queue, TaskBuilder::new(job.args).max_attempts(job.max_attempts).build())).collect()
-}
-
-/// Per-database enqueueing on an open transaction's connection.
-pub trait EnqueueOn {
-    fn enqueue(&mut self, jobs: Vec<NewJob>) -> impl Future<Output = anyhow::Result<()>> + Send;
-}
-
-impl EnqueueOn for SqliteConnection {
-    async fn enqueue(&mut self, jobs: Vec<NewJob>) -> anyhow::Result<()> {
-        for (queue, task) in tasks(jobs) {
-            apalis_sqlite::queries::push_tasks(self, queue, std::slice::from_ref(&task)).await?;
-        }
-        Ok(())
-    }
-}
-
-impl EnqueueOn for PgConnection {
-    async fn enqueue(&mut self, jobs: Vec<NewJob>) -> anyhow::Result<()> {
-        let mut by_queue: std::collections::BTreeMap<&'static str, Vec<_>> = Default::default();
-        for (queue, task) in tasks(jobs) {
-            by_queue.entry(queue).or_default().push(task);
-        }
-        for (queue, tasks) in by_queue {
-            apalis_postgres::queries::push_tasks(self, queue, tasks).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Enqueues `jobs` on `conn` (a transaction's connection): they commit or vanish with it.
-pub async fn enqueue_in_tx<C: EnqueueOn + ?Sized>(conn: &mut C, jobs: Vec<NewJob>) -> anyhow::Result<()> {
-    if jobs.is_empty() {
-        return Ok(());
-    }
-    conn.enqueue(jobs).await
 }

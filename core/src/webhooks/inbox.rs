@@ -22,7 +22,7 @@ use super::EventEnvelope;
 use crate::{
     db::{Db, query_builder},
     events::queue_for,
-    jobs::{NewJob, enqueue_in_tx},
+    jobs::{self, EnqueueError, ProcessEvent},
     on_db,
 };
 
@@ -154,7 +154,16 @@ struct Group<'a> {
 }
 
 /// Upserts a batch in one statement and one transaction; returns each delivery's outcome in order.
-async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recorded>> {
+/// A batch write's failure (its text is what the refused deliveries are told).
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Enqueue(#[from] EnqueueError),
+}
+
+async fn write_batch(db: &Db, deliveries: &[Delivery]) -> Result<Vec<Recorded>, WriteError> {
     // One row per event id, in id order (a fixed lock order: concurrent batches cannot deadlock).
     let mut groups: BTreeMap<&str, Group<'_>> = BTreeMap::new();
     for d in deliveries {
@@ -208,12 +217,12 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<Vec<Recor
             })
             .collect();
         // New events with a handler are queued in the same transaction: stored <=> queued.
-        let jobs: Vec<NewJob> = groups
+        let jobs: Vec<ProcessEvent> = groups
             .iter()
             .filter(|(id, _)| totals.get(**id).is_some_and(|(_, new)| *new))
-            .filter_map(|(id, g)| queue_for(&g.first.envelope.event_type).map(|queue| NewJob::process_event(queue, id)))
+            .filter_map(|(id, g)| ProcessEvent::for_event(id, &g.first.envelope.event_type))
             .collect();
-        enqueue_in_tx(&mut *tx, jobs).await.map_err(|e| sqlx::Error::Protocol(format!("enqueueing: {e:#}")))?;
+        jobs::enqueue(&mut *tx, &jobs).await?;
         tx.commit().await?;
         outcomes(deliveries, &groups, &totals)
     });

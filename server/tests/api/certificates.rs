@@ -13,6 +13,7 @@ use billhook_core::{
     jobs::WorkerOptions,
     on_db,
 };
+use billhook_model::CertificateStatus;
 use reqwest::StatusCode;
 
 use crate::{
@@ -235,9 +236,9 @@ async fn a_custom_domain_gets_a_certificate_and_it_is_renewed_before_expiry(app:
     let owner = customer_id(&app, "shop@example.com").await;
 
     let domain = custom_domains::add(&app.state.db, owner, "Shop.Example.TEST").await.unwrap();
-    assert_eq!((domain.hostname.as_str(), domain.status.as_str()), ("shop.example.test", "pending"));
-    let issued = domain_when(&app, &domain.id, "the certificate", |d| d.status == "active").await;
-    let (not_before, not_after) = (issued.not_before.unwrap(), issued.not_after.unwrap());
+    assert_eq!((domain.hostname.as_str(), domain.status), ("shop.example.test", CertificateStatus::Pending));
+    let issued = domain_when(&app, &domain.id, "the certificate", |d| d.status == CertificateStatus::Active).await;
+    let (not_before, not_after) = (issued.not_before.unwrap().as_millis(), issued.not_after.unwrap().as_millis());
     let now = billhook_core::clock::now_ms();
     assert!(not_before <= now && not_after > now + 30 * 24 * 3600 * 1000, "{issued:?}");
     assert_eq!(issued.last_error, None);
@@ -264,8 +265,8 @@ async fn a_custom_domain_gets_a_certificate_and_it_is_renewed_before_expiry(app:
     assert_eq!(custom_domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 1);
     assert_eq!(custom_domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 0, "queued once");
     let renewed = domain_when(&app, &domain.id, "the renewal", |d| d.issued_at > issued.issued_at).await;
-    assert_eq!(renewed.status, "active");
-    assert!(renewed.not_after.unwrap() > now + 30 * 24 * 3600 * 1000);
+    assert_eq!(renewed.status, CertificateStatus::Active);
+    assert!(renewed.not_after.unwrap().as_millis() > now + 30 * 24 * 3600 * 1000);
     let (chain, key) = stored_certificate(&app, &domain.id).await;
     assert_ne!(inspect(&chain, &key).0, serial, "a new certificate");
     assert_eq!(custom_domains::queue_renewals(&app.state.db, renew_before).await.unwrap(), 0);
@@ -279,7 +280,7 @@ async fn an_unreachable_domain_fails_with_the_cas_reason(app: TestApp) {
     let owner = customer_id(&app, "elsewhere@example.com").await;
 
     let domain = custom_domains::add(&app.state.db, owner, "elsewhere.example.test").await.unwrap();
-    let failed = domain_when(&app, &domain.id, "the failure", |d| d.status == "failed").await;
+    let failed = domain_when(&app, &domain.id, "the failure", |d| d.status == CertificateStatus::Failed).await;
     let error = failed.last_error.unwrap();
     assert!(error.contains("elsewhere.example.test") && error.contains("connection"), "{error}");
     assert_eq!(failed.not_after, None);

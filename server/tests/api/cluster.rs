@@ -8,8 +8,8 @@ use std::{
 
 use billhook_core::{
     Db,
+    canary::{self, Canary},
     db::PoolOptions,
-    jobs::canary::{self, Canary},
     on_db,
 };
 

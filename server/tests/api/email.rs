@@ -7,7 +7,8 @@ use std::{
 };
 
 use billhook_core::{
-    email::{Delivered, Mailer, SendEmail, Template},
+    email::{Delivered, Mailer, Template},
+    jobs::SendEmail,
     jobs::WorkerOptions,
     on_db,
 };

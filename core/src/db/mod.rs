@@ -5,6 +5,8 @@
 //! accepts PostgreSQL's `$1` placeholders) and as side-by-side pairs ([`Sql`]) where they differ.
 //! Each is exercised on both databases by the integration tests.
 
+mod tx;
+
 use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
@@ -13,6 +15,8 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
 };
+
+pub use tx::Tx;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

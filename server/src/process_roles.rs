@@ -1,4 +1,5 @@
-//! The worker and scheduler roles.
+//! The worker and scheduler process roles (what `billhook serve --role` runs besides the web
+//! server). Not to be confused with an account's `Role` (customer, admin, viewer).
 
 use app::AppState;
 use billhook_core::jobs::{
