@@ -8,6 +8,7 @@
 
 pub mod acme;
 mod hostname;
+mod record;
 
 use std::time::Duration;
 

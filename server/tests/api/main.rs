@@ -2,6 +2,7 @@
 //! SQLite and once on PostgreSQL (`BILLHOOK_TEST_POSTGRES_URL`, default the local server).
 
 mod helpers;
+mod pebble;
 mod stripe_events;
 
 mod accounts;
@@ -17,5 +18,6 @@ mod pipeline;
 mod reconciliation;
 mod roles;
 mod scheduler;
+mod schema;
 mod throttling;
 mod webhooks;

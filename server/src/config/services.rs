@@ -1,0 +1,99 @@
+//! From the settings to the services they configure: pools, throttling, webhook verification,
+//! workers, mail, ACME, the periodic jobs.
+
+use std::time::Duration;
+
+use billhook_core::{
+    accounts::ThrottlePolicy,
+    custom_domains::{AcmeSettings, CertificateAuthority},
+    db::PoolOptions,
+    email::Mailer,
+    events::reconcile::ReconcileOptions,
+    jobs::{JobServices, WorkerOptions, housekeeping::Periodic},
+    stripe_api::StripeApi,
+    webhooks::WebhookVerifier,
+};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use super::Settings;
+
+impl Settings {
+    pub fn pool_options(&self) -> PoolOptions {
+        PoolOptions { max_connections: self.database_max_connections, ..PoolOptions::default() }
+    }
+
+    pub fn throttle_policy(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            window: Duration::from_secs(self.login_window_seconds),
+            max_failures_per_account: self.login_max_failures_per_account,
+            max_failures_per_ip: self.login_max_failures_per_ip,
+        }
+    }
+
+    pub fn webhook_verifier(&self) -> WebhookVerifier {
+        WebhookVerifier::new(
+            self.stripe_webhook_secrets.expose_secret(),
+            Duration::from_secs(self.stripe_webhook_tolerance_seconds),
+        )
+    }
+
+    pub fn worker_options(&self) -> WorkerOptions {
+        WorkerOptions {
+            heartbeat: Duration::from_secs(self.worker_heartbeat_seconds.max(1)),
+            missed_heartbeats: self.worker_missed_heartbeats.max(1),
+            poll_interval: Duration::from_millis(self.worker_poll_interval_ms.max(10)),
+            concurrency: self.worker_concurrency.max(1),
+            batch_size: self.worker_batch_size.max(1),
+            retry_base: Duration::from_secs(self.job_retry_base_seconds),
+            retry_cap: Duration::from_secs(self.job_retry_cap_seconds),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),
+        }
+    }
+
+    /// The mailer for the worker role; links in messages start with the public URL.
+    pub fn mailer(&self, site_addr: std::net::SocketAddr) -> anyhow::Result<Mailer> {
+        let base =
+            self.public_url.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_else(|| format!("http://{site_addr}"));
+        Mailer::new(self.smtp_url.as_ref().map(|s| s.expose_secret()), &self.email_from, &base)
+    }
+
+    pub fn acme_settings(&self) -> AcmeSettings {
+        AcmeSettings {
+            directory_url: self.acme_directory_url.clone(),
+            root_certificate: self.acme_root_certificate.clone(),
+            contact_email: self.acme_contact_email.clone(),
+            renew_before: self.certificate_renew_before(),
+            order_timeout: Duration::from_secs(self.acme_order_timeout_seconds.max(1)),
+        }
+    }
+
+    fn certificate_renew_before(&self) -> Duration {
+        Duration::from_secs(self.certificate_renew_before_days * 24 * 3600)
+    }
+
+    /// The outside services of the worker role.
+    pub fn job_services(&self, site_addr: std::net::SocketAddr) -> anyhow::Result<JobServices> {
+        Ok(JobServices {
+            mailer: self.mailer(site_addr)?,
+            certificates: CertificateAuthority::new(self.acme_settings()),
+        })
+    }
+
+    /// What the scheduler role's periodic jobs need.
+    pub fn periodic(&self) -> anyhow::Result<Periodic> {
+        let stripe = match &self.stripe_secret_key {
+            Some(key) => Some(
+                StripeApi::new(key.expose_secret(), &self.stripe_api_base, Duration::from_secs(30))
+                    .context("BILLHOOK_STRIPE_SECRET_KEY / BILLHOOK_STRIPE_API_BASE")?,
+            ),
+            None => None,
+        };
+        let reconcile = ReconcileOptions {
+            lookback: Duration::from_secs(self.stripe_reconcile_lookback_hours.clamp(1, 30 * 24) * 3600),
+            ..ReconcileOptions::default()
+        };
+        Ok(Periodic { certificate_renew_before: self.certificate_renew_before(), stripe, reconcile })
+    }
+}
