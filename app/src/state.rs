@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use billhook_core::{
     Db,
     accounts::Accounts,
-    webhooks::{RefusalLog, WebhookInbox, WebhookVerifier},
+    webhooks::{RefusedDeliveries, WebhookInbox, WebhookVerifier},
 };
 use leptos::config::LeptosOptions;
 
@@ -21,5 +21,5 @@ pub struct AppState {
 pub struct Webhooks {
     pub verifier: WebhookVerifier,
     pub inbox: WebhookInbox,
-    pub refusals: RefusalLog,
+    pub refused: RefusedDeliveries,
 }

@@ -8,7 +8,7 @@ use app::{AppState, state::Webhooks};
 use billhook_core::{
     Db,
     accounts::Accounts,
-    webhooks::{InboxOptions, RefusalLog, WebhookInbox},
+    webhooks::{InboxOptions, RefusedDeliveries, WebhookInbox},
 };
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
@@ -41,7 +41,7 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
     let webhooks = Webhooks {
         verifier: settings.webhook_verifier(),
         inbox: WebhookInbox::start(db.clone(), InboxOptions::for_db(&db)),
-        refusals: RefusalLog::new(settings.webhook_refusal_log_size),
+        refused: RefusedDeliveries::new(settings.webhook_refusal_log_size),
     };
     Ok(AppState { leptos_options, db, accounts, webhooks })
 }

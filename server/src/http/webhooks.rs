@@ -5,7 +5,7 @@
 //! | stored (first delivery or duplicate) | 200 | - |
 //! | body over the limit | 413 | `body_too_large` |
 //! | missing/malformed header, no matching signature, stale timestamp | 400 | the reason code |
-//! | signed but not a JSON event (kept as rejected) | 400 | `not_an_event` / `bad_event_id` |
+//! | signed but not a usable event (kept, see `keep_unusable`) | 400 | `not_an_event` / `bad_event_id` |
 //! | the database cannot take the write | 503 | `storage_unavailable` (Stripe retries) |
 
 use std::net::SocketAddr;
@@ -20,7 +20,7 @@ use axum::{
 };
 use billhook_core::{
     clock,
-    webhooks::{Delivery, EventEnvelope, Recorded, Refusal, store_rejected},
+    webhooks::{Delivery, EventEnvelope, Recorded, RefusedDelivery, keep_unusable},
 };
 use serde_json::json;
 
@@ -53,7 +53,7 @@ pub async fn receive(
     let now_ms = clock::now_ms();
     let hooks = &state.webhooks;
     let log_refusal = |reason: &'static str, size: usize| {
-        hooks.refusals.push(Refusal { at_ms: now_ms, reason, source: source.clone(), size });
+        hooks.refused.push(RefusedDelivery { at_ms: now_ms, reason, source: source.clone(), size });
         tracing::warn!(reason, source = %source, size, "webhook delivery refused");
     };
 
@@ -80,9 +80,9 @@ pub async fn receive(
             log_refusal(e.as_str(), body.len());
             // Genuine but unusable: keep it for operators. If even that fails, let Stripe retry.
             if let Err(db) =
-                store_rejected(&state.db, now_ms, e.as_str(), &e.to_string(), &source, &body, &headers_json).await
+                keep_unusable(&state.db, now_ms, e.as_str(), &e.to_string(), &source, &body, &headers_json).await
             {
-                tracing::error!(error = %db, "could not store a rejected webhook delivery");
+                tracing::error!(error = %db, "could not keep an unusable webhook delivery");
                 return refuse(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "try again later".into());
             }
             return refuse(StatusCode::BAD_REQUEST, e.as_str(), e.to_string());

@@ -20,7 +20,7 @@ on_both_databases!(
     a_stale_timestamp_is_refused,
     missing_or_malformed_signature_headers_are_refused_with_their_reason,
     a_duplicate_delivery_is_acknowledged_stored_once_and_counted,
-    a_signed_body_that_is_not_an_event_is_kept_as_rejected,
+    a_signed_body_that_is_not_an_event_is_refused_and_kept,
     an_oversized_delivery_is_refused_with_413,
     a_delivery_the_database_cannot_take_gets_503,
     a_storm_of_shuffled_duplicated_deliveries_stores_each_event_once,
@@ -103,10 +103,10 @@ async fn a_tampered_body_is_refused_and_not_stored(app: TestApp) {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_of(response).await, "signature_mismatch");
     assert!(stored_events(&app).await.is_empty());
-    let refusals = app.state.webhooks.refusals.recent();
-    assert_eq!(refusals[0].reason, "signature_mismatch");
-    assert_eq!(refusals[0].source, "127.0.0.1");
-    assert_eq!(refusals[0].size, tampered.len());
+    let refused = app.state.webhooks.refused.recent();
+    assert_eq!(refused[0].reason, "signature_mismatch");
+    assert_eq!(refused[0].source, "127.0.0.1");
+    assert_eq!(refused[0].size, tampered.len());
 }
 
 async fn a_wrong_secret_is_refused(app: TestApp) {
@@ -134,7 +134,7 @@ async fn missing_or_malformed_signature_headers_are_refused_with_their_reason(ap
         assert_eq!(error_of(response).await, "malformed_signature", "{bad:?}");
     }
     assert!(stored_events(&app).await.is_empty());
-    assert_eq!(app.state.webhooks.refusals.recent().len(), 6);
+    assert_eq!(app.state.webhooks.refused.recent().len(), 6);
 }
 
 async fn a_duplicate_delivery_is_acknowledged_stored_once_and_counted(app: TestApp) {
@@ -147,7 +147,7 @@ async fn a_duplicate_delivery_is_acknowledged_stored_once_and_counted(app: TestA
     assert_eq!(stored_events(&app).await, vec![("evt_twice".to_owned(), 3)]);
 }
 
-async fn a_signed_body_that_is_not_an_event_is_kept_as_rejected(app: TestApp) {
+async fn a_signed_body_that_is_not_an_event_is_refused_and_kept(app: TestApp) {
     let body = "this is not JSON";
     let response = deliver(&app, body, Some(&sign(CURRENT, now(), body.as_bytes()))).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
