@@ -8,7 +8,6 @@
 //! ```
 
 use leptos::prelude::*;
-use serde::{Serialize, de::DeserializeOwned};
 
 use super::errors::set_status;
 use crate::AppError;
@@ -26,7 +25,7 @@ pub fn Loaded<T, C, V>(
     fallback: ViewFnOnce,
 ) -> impl IntoView
 where
-    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    T: Clone + Send + Sync + 'static,
     C: Fn(T) -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
 {
