@@ -1,5 +1,36 @@
-//! The one error type of the web layer: what server functions return to the browser. It carries
-//! a safe message only; internals are logged on the server (see `ssr` below) and never sent.
+//! The one error type of the web layer, and the error policy of `app` (core's side of it is at
+//! the top of `billhook_core::error`).
+//!
+//! # Which layer returns what
+//!
+//! | layer | returns | who logs |
+//! |---|---|---|
+//! | `billhook-core` | its module's `thiserror` enum (`AccountError`, `ExportError`, `CustomDomainError`, ...): the cause, for logs and for callers to match | nobody |
+//! | `crate::ssr` helpers, server functions | [`AppError`]: only what the user may know | the `From` impls below, once |
+//! | pages, sections (`components::data::Loaded`, `components::form::form_error`) | show an `AppError`'s `Display` | - |
+//!
+//! # Rules
+//!
+//! - **One conversion, one log line.** A core error becomes an `AppError` through a `From` impl
+//!   in this file (server side only). Each impl names the variants that mean something to a user
+//!   (a wrong password, a taken address) and sends everything else - including variants core
+//!   adds later - through one catch-all arm that logs the cause with [`AppError::internal`] and
+//!   returns [`AppError::Internal`]. So a server function writes `?`, never
+//!   `map_err(|e| { tracing::error!(..); .. })`. A failure that is no core error (a missing
+//!   context, the session store) goes through [`AppError::internal`] too, in `crate::ssr`.
+//! - **The cause never reaches the browser.** `Internal` carries nothing; the log line has the
+//!   cause with its chain.
+//! - **The user's text is written once: the `#[error]` attributes below**, never a core error's
+//!   `Display` (written for operators; it may name internals). A form posted without JavaScript is
+//!   sent back with `?error=<code>` ([`AppError::code`]); the page rebuilds the error with
+//!   [`AppError::from_code`] and shows its `Display`, so a code has no text of its own. A code
+//!   carries no details, so the one detail a text uses (how long to wait) is an `Option` and the
+//!   text reads well without it.
+//! - **Statuses:** [`AppError::status`] is the HTTP status; `crate::ssr::fail` sets it for a
+//!   refusal, `crate::ssr::finish_form` for a form post, `components::data::Loaded` for a page
+//!   whose data failed.
+//! - Axum handlers in the `server` crate (webhooks, downloads, ACME) answer with their own
+//!   responses and log there; this type is for pages and server functions.
 
 use http::StatusCode;
 use leptos::server_fn::{
@@ -8,31 +39,70 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+/// What a server function tells the browser when it fails. The variant names are part of the
+/// JSON a failed server function returns (`"EmailTaken"`, `{"Throttled":{..}}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error("Please enter a valid e-mail address.")]
+    InvalidEmail,
+    #[error("A password needs 8 to 128 characters.")]
+    InvalidPassword,
+    #[error("Please enter a domain name such as shop.example.com (no wildcard, no IP address).")]
+    InvalidDomain,
+    /// Input refused for a reason no variant above names.
+    #[error("Please check what you entered.")]
+    Invalid,
     #[error("An account with this e-mail address already exists.")]
     EmailTaken,
+    #[error("This domain is already added to an account.")]
+    DomainTaken,
     #[error("Wrong e-mail address or password.")]
     WrongCredentials,
-    #[error("Too many failed log-ins. Try again in {} minutes.", retry_after_secs.div_ceil(60))]
-    Throttled { retry_after_secs: u64 },
+    #[error("Too many failed log-ins. Try again {}.", retry_in(.retry_after_secs))]
+    Throttled { retry_after_secs: Option<u64> },
     #[error("Please log in.")]
     Unauthorized,
     #[error("You are not allowed to do this.")]
     Forbidden,
+    /// Anything the user cannot act on; the cause is in the server's log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
-    #[error("The request could not be handled: {0}")]
+    /// The call never reached the function, or its answer never arrived (undecodable arguments,
+    /// no connection). The detail is for developers (the JSON, the browser console), not shown.
+    #[error("The request could not be handled. Please try again.")]
     Request(String),
 }
 
+fn retry_in(secs: &Option<u64>) -> String {
+    match secs {
+        Some(secs) => format!("in {} minutes", secs.div_ceil(60)),
+        None => "later".to_owned(),
+    }
+}
+
 impl AppError {
+    /// Every variant, without details (what [`AppError::from_code`] can rebuild).
+    const CODED: [Self; 12] = [
+        Self::InvalidEmail,
+        Self::InvalidPassword,
+        Self::InvalidDomain,
+        Self::Invalid,
+        Self::EmailTaken,
+        Self::DomainTaken,
+        Self::WrongCredentials,
+        Self::Throttled { retry_after_secs: None },
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::Internal,
+        Self::Request(String::new()),
+    ];
+
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Invalid(_) | Self::Request(_) => StatusCode::BAD_REQUEST,
-            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::InvalidEmail | Self::InvalidPassword | Self::InvalidDomain | Self::Invalid | Self::Request(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::EmailTaken | Self::DomainTaken => StatusCode::CONFLICT,
             Self::WrongCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,
@@ -44,27 +114,33 @@ impl AppError {
     /// sent back to its page (a code, not the message, so a link cannot inject text).
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Invalid(_) | Self::Request(_) => "invalid",
+            Self::InvalidEmail => "invalid_email",
+            Self::InvalidPassword => "invalid_password",
+            Self::InvalidDomain => "invalid_domain",
+            Self::Invalid => "invalid",
             Self::EmailTaken => "email_taken",
+            Self::DomainTaken => "domain_taken",
             Self::WrongCredentials => "wrong_credentials",
             Self::Throttled { .. } => "throttled",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Internal => "internal",
+            Self::Request(_) => "request",
         }
     }
 
-    /// The message for a code from [`AppError::code`].
-    pub fn message_for_code(code: &str) -> &'static str {
-        match code {
-            "invalid" => "Please check the e-mail address and the password (at least 8 characters).",
-            "email_taken" => "An account with this e-mail address already exists.",
-            "wrong_credentials" => "Wrong e-mail address or password.",
-            "throttled" => "Too many failed log-ins. Try again later.",
-            "unauthorized" => "Please log in.",
-            "forbidden" => "You are not allowed to do this.",
-            _ => "Something went wrong on our side. Please try again.",
-        }
+    /// The error a [`AppError::code`] stands for, without its details; an unknown code reads as
+    /// [`AppError::Internal`].
+    pub fn from_code(code: &str) -> Self {
+        Self::CODED.into_iter().find(|e| e.code() == code).unwrap_or(Self::Internal)
+    }
+
+    /// Logs `cause` (with its chain) as the reason for an internal failure and returns
+    /// [`AppError::Internal`]: the one place a cause is logged.
+    #[cfg(feature = "ssr")]
+    pub fn internal(what: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %format_args!("{cause:#}"), "{what}");
+        Self::Internal
     }
 }
 
@@ -76,24 +152,72 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// Core errors into `AppError`: the user-meaningful variants by name, the rest logged once.
 #[cfg(feature = "ssr")]
-mod ssr {
-    use billhook_core::accounts::AccountError;
+mod from_core {
+    use billhook_core::{accounts::AccountError, custom_domains::CustomDomainError, exports::ExportError};
 
     use super::AppError;
 
     impl From<AccountError> for AppError {
         fn from(e: AccountError) -> Self {
             match e {
-                AccountError::Invalid { field, message } => Self::Invalid(format!("{field}: {message}")),
+                AccountError::Invalid { field: "email", .. } => Self::InvalidEmail,
+                AccountError::Invalid { field: "password", .. } => Self::InvalidPassword,
+                AccountError::Invalid { .. } => Self::Invalid,
                 AccountError::EmailTaken => Self::EmailTaken,
                 AccountError::WrongCredentials => Self::WrongCredentials,
-                AccountError::Throttled { retry_after_secs } => Self::Throttled { retry_after_secs },
-                e => {
-                    tracing::error!(error = ?e, "account operation failed");
-                    Self::Internal
+                AccountError::Throttled { retry_after_secs } => {
+                    Self::Throttled { retry_after_secs: Some(retry_after_secs) }
                 }
+                other => Self::internal("account operation failed", other),
             }
         }
+    }
+
+    impl From<CustomDomainError> for AppError {
+        fn from(e: CustomDomainError) -> Self {
+            match e {
+                CustomDomainError::Invalid(_) => Self::InvalidDomain,
+                CustomDomainError::Taken(_) => Self::DomainTaken,
+                other => Self::internal("custom domain operation failed", other),
+            }
+        }
+    }
+
+    impl From<ExportError> for AppError {
+        /// Nothing an export can fail with is the user's to fix.
+        fn from(e: ExportError) -> Self {
+            Self::internal("data export operation failed", e)
+        }
+    }
+
+    impl From<tower_sessions::session::Error> for AppError {
+        fn from(e: tower_sessions::session::Error) -> Self {
+            Self::internal("session store failed", e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[test]
+    fn every_code_reads_back_as_its_error() {
+        for error in AppError::CODED {
+            assert_eq!(AppError::from_code(error.code()), error);
+        }
+        assert_eq!(AppError::from_code("<script>"), AppError::Internal);
+    }
+
+    #[test]
+    fn texts_read_well_with_and_without_details() {
+        assert_eq!(AppError::from_code("wrong_credentials").to_string(), "Wrong e-mail address or password.");
+        assert_eq!(
+            AppError::Throttled { retry_after_secs: Some(61) }.to_string(),
+            "Too many failed log-ins. Try again in 2 minutes."
+        );
+        assert_eq!(AppError::from_code("throttled").to_string(), "Too many failed log-ins. Try again later.");
     }
 }

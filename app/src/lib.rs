@@ -1,28 +1,31 @@
 //! Billhook's Leptos application: pages, layout and server functions. Compiled twice: with `ssr`
 //! for the server (server functions run there and call `billhook-core`) and with `hydrate` for
 //! the browser's WASM (server functions become HTTP calls; no server-only crate is compiled).
+//!
+//! - [`routes`]: the app by URL area (`public`, `account`, `dashboard`); each area declares its
+//!   routes and guard, each page file holds its sections and the server functions they call.
+//! - [`components`]: what pages share - the frame, forms, error pages, the section loader,
+//!   tables, status badges, times.
+//! - [`error`]: [`AppError`] and the error policy. [`session`]: who is signed in.
+//! - `ssr` (server only): the state and the request helpers server functions use.
 
-pub mod auth;
-pub mod domains;
+pub mod components;
 pub mod error;
-pub mod exports;
-mod layout;
-mod pages;
+pub mod routes;
+pub mod session;
 #[cfg(feature = "ssr")]
-pub mod state;
+pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::{
-    SsrMode,
-    components::{ParentRoute, Route, Router, Routes},
-    path,
-};
+use leptos_router::components::{Router, Routes};
 
-pub use auth::{CurrentUser, Role, SessionUser};
+use components::{errors::NotFound, layout::Layout};
 pub use error::AppError;
+use routes::{account::AccountRoutes, dashboard::DashboardRoutes, public::PublicRoutes};
+pub use session::{CurrentUser, SessionUser};
 #[cfg(feature = "ssr")]
-pub use state::AppState;
+pub use ssr::{AppState, Webhooks};
 
 /// The HTML document around the app (server side only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -46,7 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    auth::provide_current_user();
+    session::provide_current_user();
     // Log-in and log-out change who is signed in: follow their redirects with a full page load, so
     // every part of the page (and the session-derived state) is rendered afresh by the server.
     #[cfg(feature = "hydrate")]
@@ -65,19 +68,13 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/billhook.css" />
         <Title text="Billhook" />
         <Router>
-            <layout::Layout>
-                <Routes fallback=pages::errors::NotFound>
-                    <Route path=path!("/") view=pages::home::HomePage />
-                    <Route path=path!("/login") view=pages::login::LoginPage />
-                    <Route path=path!("/signup") view=pages::signup::SignupPage />
-                    <ParentRoute path=path!("/account") view=pages::account::CustomerArea ssr=SsrMode::Async>
-                        <Route path=path!("") view=pages::account::AccountPage />
-                    </ParentRoute>
-                    <ParentRoute path=path!("/admin") view=pages::admin::AdminArea ssr=SsrMode::Async>
-                        <Route path=path!("") view=pages::admin::AdminOverview />
-                    </ParentRoute>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <PublicRoutes />
+                    <AccountRoutes />
+                    <DashboardRoutes />
                 </Routes>
-            </layout::Layout>
+            </Layout>
         </Router>
     }
 }

@@ -11,7 +11,7 @@ test("a customer asks for a data export, sees it become ready and downloads it",
   // The worker builds it in the background; the page shows the progress on each visit.
   await expect(async () => {
     await page.reload();
-    await expect(page.getByTestId("export-status")).toHaveText("ready", { timeout: 1000 });
+    await expect(page.getByTestId("export-status")).toHaveText("Ready", { timeout: 1000 });
   }).toPass({ timeout: 20_000 });
 
   const download = page.waitForEvent("download");

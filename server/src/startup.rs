@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use app::{AppState, state::Webhooks};
+use app::{AppState, Webhooks};
 use billhook_core::{
     Db,
     accounts::Accounts,

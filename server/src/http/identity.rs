@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use app::{
     AppState, CurrentUser,
-    auth::server::{ClientIp, load_session_user},
+    ssr::{ClientIp, load_session_user},
 };
 use axum::{
     extract::{ConnectInfo, Request, State},

@@ -1,10 +1,12 @@
-//! Error pages. On the server each sets its HTTP status before the first byte is sent.
+//! Error pages. On the server each sets its HTTP status before the first byte is sent (the areas
+//! that show them render with `SsrMode::Async`, and the 404 comes from the router's fallback).
 
 use http::StatusCode;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-fn set_status(_status: StatusCode) {
+/// Sets the status of the page being rendered (server side; nothing in the browser).
+pub fn set_status(_status: StatusCode) {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(_status);
@@ -39,15 +41,6 @@ pub fn Forbidden() -> impl IntoView {
     view! {
         <ErrorPage status=StatusCode::FORBIDDEN title="Not allowed">
             <p>"Your account may not see this page."</p>
-        </ErrorPage>
-    }
-}
-
-#[component]
-pub fn ServerError() -> impl IntoView {
-    view! {
-        <ErrorPage status=StatusCode::INTERNAL_SERVER_ERROR title="Something went wrong">
-            <p>"We could not show this page. The error has been logged; please try again."</p>
         </ErrorPage>
     }
 }

@@ -1,9 +1,10 @@
-//! The page frame: header with navigation for the customer and admin areas, main, footer.
+//! The page frame: header with navigation for the customer and admin areas, main, footer; and
+//! the log-out button it carries, with its server function.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::auth::{LogOut, use_current_user};
+use crate::{AppError, session::use_current_user};
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -29,6 +30,14 @@ pub fn Layout(children: Children) -> impl IntoView {
         <main>{children()}</main>
         <footer class="site-footer">"Billhook - billing that keeps its promises"</footer>
     }
+}
+
+/// Ends the session.
+#[server(endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    use crate::ssr::{finish_form, session};
+    let result: Result<(), AppError> = async { Ok(session().await?.flush().await?) }.await;
+    finish_form(result, "/", "/")
 }
 
 #[component]

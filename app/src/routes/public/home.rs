@@ -1,6 +1,8 @@
+//! The start page.
+
 use leptos::prelude::*;
 
-use crate::auth::use_current_user;
+use crate::session::use_current_user;
 
 #[component]
 pub fn HomePage() -> impl IntoView {

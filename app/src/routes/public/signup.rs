@@ -1,8 +1,27 @@
+//! `/signup`: the sign-up form and the server function behind it (a plain form post works too).
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::form::{ErrorNote, PasswordField, form_error, next_param};
-use crate::auth::SignUp;
+use crate::{
+    AppError,
+    components::form::{ErrorNote, PasswordField, form_error, next_param},
+};
+
+/// Creates a customer account and signs it in.
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(email: String, password: String, next: String) -> Result<(), AppError> {
+    use crate::{
+        session::safe_next,
+        ssr::{finish_form, sign_in_session, state},
+    };
+    let result = async {
+        let user = state()?.accounts.sign_up(&email, password).await?;
+        sign_in_session(&user).await
+    }
+    .await;
+    finish_form(result, &safe_next(&next, "/account"), "/signup")
+}
 
 #[component]
 pub fn SignupPage() -> impl IntoView {

@@ -1,18 +1,19 @@
-//! Pieces shared by the account forms.
+//! Pieces shared by the forms: the error note, the password field, and the query parameters a
+//! form page reads.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::AppError;
 
-/// The message to show above a form: the last fetch call's error (JavaScript on) or the `error`
-/// code a plain form post was sent back with (JavaScript off).
+/// The message to show above a form: the last fetch call's error (JavaScript on) or the error
+/// whose `code` a plain form post was sent back with (JavaScript off; see `ssr::finish_form`).
 pub fn form_error(last: impl Fn() -> Option<Result<(), AppError>> + Send + Sync + 'static) -> Signal<Option<String>> {
     let query = use_query_map();
     Signal::derive(move || match last() {
         Some(Err(e)) => Some(e.to_string()),
         Some(Ok(())) => None,
-        None => query.read().get("error").map(|code| AppError::message_for_code(&code).to_string()),
+        None => query.read().get("error").map(|code| AppError::from_code(&code).to_string()),
     })
 }
 

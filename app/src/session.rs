@@ -1,22 +1,11 @@
-//! Who is signed in, as both halves of the app see it, and the server functions that change it.
+//! Who is signed in, as both halves of the app see it: the server resolves it once per request
+//! (`crate::ssr::request_user`), the page carries it to the browser, and every component reads it
+//! with [`use_current_user`]. Changing it is the log-in, sign-up and log-out server functions'
+//! job (`routes::public`, `components::layout`).
 
-mod api;
-#[cfg(feature = "ssr")]
-pub mod server;
-
-pub use api::{LogIn, LogOut, SignUp, log_in, log_out, sign_up};
-
+use billhook_model::Role;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// A role on the wire (mirrors `billhook_core::accounts::Role`, which is server-only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Customer,
-    Admin,
-    Viewer,
-}
 
 /// The signed-in account, as the pages show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,17 +15,8 @@ pub struct SessionUser {
     pub role: Role,
 }
 
-impl Role {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Admin => "admin",
-            Self::Viewer => "viewer",
-        }
-    }
-}
-
 impl SessionUser {
+    /// May use the operators' area (`/admin`).
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
@@ -49,7 +29,7 @@ pub struct CurrentUser(pub Option<SessionUser>);
 
 /// Context: the account this page was rendered for.
 #[derive(Debug, Clone, Copy)]
-pub struct UserContext(pub Signal<Option<SessionUser>>);
+struct UserContext(Signal<Option<SessionUser>>);
 
 /// Makes the signed-in account available to every component. Computed on the server from the
 /// request and serialised into the page, so hydration sees exactly what the server rendered.
@@ -57,7 +37,7 @@ pub fn provide_current_user() {
     let shared = leptos::server::SharedValue::new(|| {
         #[cfg(feature = "ssr")]
         {
-            server::request_user()
+            crate::ssr::request_user()
         }
         #[cfg(not(feature = "ssr"))]
         {

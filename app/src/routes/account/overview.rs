@@ -1,0 +1,29 @@
+//! `/account`: who you are, then the account's sections.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::{domains::CustomDomains, exports::DataExports};
+use crate::session::use_current_user;
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let user = use_current_user();
+    view! {
+        <Title text="Your account - Billhook" />
+        <section class="card">
+            <h1>"Your account"</h1>
+            {move || user.get().map(|user| view! {
+                <dl>
+                    <dt>"E-mail"</dt>
+                    <dd data-testid="account-email">{user.email}</dd>
+                    <dt>"Role"</dt>
+                    <dd>{user.role.as_str()}</dd>
+                </dl>
+            })}
+            <p class="hint">"Subscriptions, payment methods and invoices will appear here."</p>
+        </section>
+        <CustomDomains />
+        <DataExports />
+    }
+}
