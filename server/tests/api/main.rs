@@ -6,10 +6,10 @@ mod pebble;
 mod stripe_events;
 
 mod accounts;
-mod certificates;
 mod cli;
 mod cluster;
 mod csrf;
+mod custom_domains;
 mod email;
 mod exports;
 mod operations;
