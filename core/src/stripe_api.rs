@@ -65,8 +65,10 @@ impl StripeApi {
             return Err(StripeApiError::Config("the secret key is empty".into()));
         }
         let api_base = api_base.trim_end_matches('/').to_owned();
+        // async-stripe appends `v1/...` to the base as written: a base with a path (the sandbox's
+        // `/sandbox/stripe`) needs its trailing slash.
         let client = stripe::ClientBuilder::new(secret_key)
-            .url(api_base.clone())
+            .url(format!("{api_base}/"))
             .request_strategy(stripe::RequestStrategy::ExponentialBackoff(3))
             .timeout(timeout)
             .build()?;

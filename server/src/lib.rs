@@ -5,5 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod process_roles;
+pub mod sandbox;
 pub mod startup;
 pub mod telemetry;

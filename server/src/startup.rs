@@ -63,7 +63,8 @@ impl Application {
         let addr = state.leptos_options.site_addr;
         let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let port = listener.local_addr()?.port();
-        let router = http::router(settings, state);
+        let sandbox = crate::sandbox::open(settings, &state.db).await?;
+        let router = http::router(settings, state, sandbox);
         Ok(Self { listener, router, port })
     }
 

@@ -92,6 +92,20 @@ pub struct Settings {
     pub stripe_api_base: String,
     /// How far back the reconciliation lists events when no recent run succeeded (Stripe keeps 30 days).
     pub stripe_reconcile_lookback_hours: u64,
+    /// The offline Stripe sandbox (`/sandbox/stripe`): unset, it runs when no Stripe key is set
+    /// and the public URL is local; `on` also for a public URL elsewhere; `off` never.
+    pub sandbox: Option<SandboxSwitch>,
+    /// The sandbox's key pair (`sk_test_...` / `pk_test_...`); unset: generated once, kept in the database.
+    pub sandbox_secret_key: Option<SecretString>,
+    pub sandbox_publishable_key: Option<String>,
+}
+
+/// `BILLHOOK_SANDBOX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxSwitch {
+    On,
+    Off,
 }
 
 impl Default for Settings {
@@ -132,6 +146,9 @@ impl Default for Settings {
             stripe_secret_key: None,
             stripe_api_base: billhook_core::stripe_api::DEFAULT_API_BASE.into(),
             stripe_reconcile_lookback_hours: 72,
+            sandbox: None,
+            sandbox_secret_key: None,
+            sandbox_publishable_key: None,
         }
     }
 }

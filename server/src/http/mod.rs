@@ -37,7 +37,9 @@ pub use self::metrics::install_recorder;
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "billhook_session";
 
-pub fn router(settings: &Settings, state: AppState) -> Router {
+/// The whole HTTP surface; `sandbox` (the offline Stripe stand-in) is nested at
+/// [`crate::sandbox::MOUNT`] when it runs.
+pub fn router(settings: &Settings, state: AppState, sandbox: Option<billhook_sandbox::Sandbox>) -> Router {
     install_recorder();
     let routes = generate_route_list(App);
     let leptos_context = {
@@ -71,6 +73,13 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
     let acme_routes =
         Router::new().route("/.well-known/acme-challenge/{token}", get(acme::challenge)).with_state(state.clone());
 
+    // The sandbox is Stripe's API, not a page: like Stripe's deliveries, no browser layers (its
+    // callers authenticate with its secret key).
+    let sandbox_routes = match sandbox {
+        Some(sandbox) => Router::new().nest(crate::sandbox::MOUNT, sandbox.router()),
+        None => Router::new(),
+    };
+
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -87,6 +96,7 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
         .with_state(state)
         .merge(webhook_routes)
         .merge(acme_routes)
+        .merge(sandbox_routes)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.request_timeout_seconds),

@@ -17,6 +17,7 @@ mod outage;
 mod pipeline;
 mod reconciliation;
 mod roles;
+mod sandbox;
 mod scheduler;
 mod schema;
 mod throttling;

@@ -1,0 +1,133 @@
+//! The HTTP face of the sandbox: Stripe's `/v1/...` routes, key check, idempotency, request ids,
+//! and the pieces every endpoint shares (lists, `expand[]`, events).
+
+mod customers;
+mod events;
+mod idempotency;
+mod prices;
+mod products;
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use http::{HeaderValue, header};
+use serde_json::{Value, json};
+
+pub use events::API_VERSION;
+
+use crate::{Sandbox, error::ApiError, store::new_id};
+
+/// The routes, relative to the mount point (`/sandbox/stripe`).
+pub fn router(sandbox: Sandbox) -> Router {
+    Router::new()
+        .route("/v1/customers", get(customers::list).post(customers::create))
+        .route("/v1/customers/{id}", get(customers::retrieve).post(customers::update))
+        .route("/v1/products", get(products::list).post(products::create))
+        .route("/v1/products/{id}", get(products::retrieve).post(products::update))
+        .route("/v1/prices", get(prices::list).post(prices::create))
+        .route("/v1/prices/{id}", get(prices::retrieve).post(prices::update))
+        .route("/v1/events", get(events::list))
+        .route("/v1/events/{id}", get(events::retrieve))
+        .fallback(unrecognized)
+        .layer(middleware::from_fn_with_state(sandbox.clone(), idempotency::replay_or_record))
+        .layer(middleware::from_fn_with_state(sandbox.clone(), authenticate))
+        .layer(middleware::from_fn(stamp))
+        .with_state(sandbox)
+}
+
+async fn unrecognized(request: Request) -> ApiError {
+    ApiError::unrecognized_url(request.method().as_str(), request.uri().path())
+}
+
+/// Every answer carries a `Request-Id`, as Stripe's do.
+async fn stamp(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(id) = HeaderValue::from_str(&new_id("req")) {
+        response.headers_mut().insert("request-id", id);
+    }
+    response
+}
+
+/// Stripe's key check: `Authorization: Bearer sk_...` (the SDKs) or HTTP Basic with the key as
+/// the user name (`curl -u sk_...:`). Anything else is 401 with Stripe's messages.
+async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim);
+    let key = given.and_then(|value| {
+        if let Some(token) = value.strip_prefix("Bearer ") {
+            return Some(token.trim().to_owned());
+        }
+        let encoded = value.strip_prefix("Basic ")?;
+        let decoded = base64_decode(encoded.trim())?;
+        Some(decoded.split(':').next().unwrap_or_default().to_owned())
+    });
+    match key {
+        None => ApiError::unauthenticated(
+            "You did not provide an API key. You need to provide your API key in the Authorization header, \
+             using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+                .into(),
+        )
+        .into_response(),
+        Some(key) if !constant_time_eq(key.as_bytes(), sandbox.keys.secret.as_bytes()) => {
+            let shown = key.get(key.len().saturating_sub(4)..).unwrap_or_default();
+            ApiError::unauthenticated(format!("Invalid API Key provided: ****{shown}")).into_response()
+        }
+        Some(_) => next.run(request).await,
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A Basic credential's text; None if it is not base64 UTF-8.
+fn base64_decode(encoded: &str) -> Option<String> {
+    use base64::Engine;
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()
+}
+
+/// Stripe's list envelope.
+pub fn list_response(url: &str, data: Vec<Value>, has_more: bool) -> Json<Value> {
+    Json(json!({ "object": "list", "data": data, "has_more": has_more, "url": url }))
+}
+
+/// Replaces each id named by an `expand[]` path (`invoice_settings.default_payment_method`,
+/// `latest_invoice.confirmation_secret`, `data.customer` in lists) by the object it names.
+pub async fn expand(sandbox: &Sandbox, object: &mut Value, paths: &[String]) -> Result<(), ApiError> {
+    for path in paths {
+        let segments: Vec<&str> = path.split('.').collect();
+        if segments.len() > 4 {
+            return Err(ApiError::invalid_param(
+                "expand",
+                "You cannot expand more than 4 levels of a property.".into(),
+            ));
+        }
+        expand_path(sandbox, object, &segments, path).await?;
+    }
+    Ok(())
+}
+
+async fn expand_path(sandbox: &Sandbox, object: &mut Value, segments: &[&str], path: &str) -> Result<(), ApiError> {
+    let mut current = object;
+    for (depth, segment) in segments.iter().enumerate() {
+        if *segment == "data"
+            && let Some(items) = current.get_mut("data").and_then(Value::as_array_mut)
+        {
+            for item in items {
+                Box::pin(expand_path(sandbox, item, &segments[depth + 1..], path)).await?;
+            }
+            return Ok(());
+        }
+        let field = current
+            .get_mut(*segment)
+            .ok_or_else(|| ApiError::invalid_param("expand", format!("This property cannot be expanded ({path}).")))?;
+        if let Some(id) = field.as_str().map(str::to_owned) {
+            *field = sandbox.store.find(&id).await?.unwrap_or(Value::String(id));
+        }
+        current = field;
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Stripe's error answers: `{"error": {"type", "code", "decline_code", "message", "param"}}` with
+//! Stripe's HTTP status, so a Stripe SDK reads a sandbox error as it reads Stripe's own.
+
+use axum::{
+    Json,
+    response::{IntoResponse, Response},
+};
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+
+/// An error as Stripe reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<&'static str>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: String) -> Self {
+        Self { status, kind, code: None, decline_code: None, message, param: None }
+    }
+
+    /// A request Stripe would refuse (400), naming the parameter at fault.
+    pub fn invalid_param(param: &str, message: String) -> Self {
+        Self { code: Some("parameter_invalid"), param: Some(param.to_owned()), ..Self::invalid(message) }
+    }
+
+    /// A request Stripe would refuse (400).
+    pub fn invalid(message: String) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+    }
+
+    pub fn missing_param(param: &str) -> Self {
+        Self {
+            code: Some("parameter_missing"),
+            param: Some(param.to_owned()),
+            ..Self::invalid(format!("Missing required param: {param}."))
+        }
+    }
+
+    pub fn unknown_param(param: &str) -> Self {
+        Self {
+            code: Some("parameter_unknown"),
+            param: Some(param.to_owned()),
+            ..Self::invalid(format!("Received unknown parameter: {param}"))
+        }
+    }
+
+    /// No object `id` of this kind (404, `resource_missing`).
+    pub fn no_such(object: &str, id: &str, param: &str) -> Self {
+        Self {
+            code: Some("resource_missing"),
+            param: Some(param.to_owned()),
+            ..Self::new(StatusCode::NOT_FOUND, "invalid_request_error", format!("No such {object}: '{id}'"))
+        }
+    }
+
+    /// A URL the sandbox (like Stripe) has no endpoint for.
+    pub fn unrecognized_url(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            format!(
+                "Unrecognized request URL ({method}: {path}). The sandbox serves the part of Stripe's API that Billhook uses."
+            ),
+        )
+    }
+
+    pub fn unauthenticated(message: String) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_request_error", message)
+    }
+
+    pub fn idempotency_mismatch(key: &str) -> Self {
+        Self {
+            code: Some("idempotency_key_in_use"),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_error",
+                format!(
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with. \
+                     Try using a key other than '{key}' if you meant to execute a different request."
+                ),
+            )
+        }
+    }
+
+    /// The sandbox's own storage failed (Stripe's `api_error`, 500): logged, the cause not shown.
+    pub fn storage(error: &sqlx::Error) -> Self {
+        tracing::error!(%error, "sandbox storage failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            "The sandbox could not store or read its data.".into(),
+        )
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::storage(&e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self }))).into_response()
+    }
+}

@@ -1,0 +1,67 @@
+//! Billhook's offline Stripe sandbox: a stateful stand-in for the part of Stripe's API that
+//! Billhook calls, in Stripe's current shapes, so that production code cannot tell it from
+//! Stripe test mode. The `billhook` server mounts it at `/sandbox/stripe` when no Stripe key is
+//! configured; its state lives in Billhook's database (every node sees the same sandbox).
+//!
+//! Covered so far: the key pair and Stripe's key check; Stripe's request encoding (brackets,
+//! `expand[]`), error answers, list pagination (`limit`, `starting_after`, `ending_before`) and
+//! `Idempotency-Key`; customers, products, prices (with `lookup_key`) and the events their
+//! changes record, listed by `GET /v1/events`. Subscriptions, invoices, intents, payment
+//! methods, test clocks, webhook delivery and the Stripe.js stand-in are still to come.
+//!
+//! Each object starts from Stripe's own sample of it (`templates/`, from Stripe's published
+//! fixtures), so no field Stripe sends is missing.
+
+mod api;
+mod error;
+mod form;
+mod keys;
+mod params;
+mod store;
+
+use std::sync::Arc;
+
+use billhook_core::{Db, clock};
+
+pub use api::API_VERSION;
+pub use error::ApiError;
+pub use keys::Keys;
+
+/// Why the sandbox cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("sandbox configuration: {0}")]
+    Config(String),
+    #[error("sandbox database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The running sandbox (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    store: store::Store,
+    keys: Arc<Keys>,
+}
+
+impl Sandbox {
+    /// Opens the sandbox on `db` with the configured key pair, or the one kept in the database.
+    pub async fn open(db: Db, configured: Option<Keys>) -> Result<Self, SandboxError> {
+        let keys = Keys::load(&db, configured).await?;
+        Ok(Self { store: store::Store::new(db), keys: Arc::new(keys) })
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The HTTP routes, to be nested under the mount point (`/sandbox/stripe`).
+    pub fn router(&self) -> axum::Router {
+        api::router(self.clone())
+    }
+
+    /// The sandbox's time, in Unix seconds (the wall clock; test clocks will move their own
+    /// customers' time).
+    fn now(&self) -> i64 {
+        clock::now_ms() / 1000
+    }
+}

@@ -1,0 +1,96 @@
+//! Whether this web node serves the offline Stripe sandbox (`billhook-sandbox`) at
+//! `/sandbox/stripe`, and opening it.
+//!
+//! The sandbox stands in for Stripe only when no Stripe key is configured. It hands out paid
+//! features for test cards, so a server whose public URL is not a local address refuses to start
+//! with it unless `BILLHOOK_SANDBOX=on` says that is meant (a demo on a shared host).
+
+use anyhow::Context;
+use billhook_core::Db;
+use billhook_sandbox::{Keys, Sandbox};
+use secrecy::ExposeSecret;
+
+use crate::config::{SandboxSwitch, Settings};
+
+/// Where the sandbox is mounted.
+pub const MOUNT: &str = "/sandbox/stripe";
+
+/// True when `url`'s host is this machine (`localhost`, loopback addresses).
+fn is_local(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Whether to run the sandbox, or why this configuration cannot start.
+pub fn wanted(settings: &Settings) -> anyhow::Result<bool> {
+    if settings.stripe_secret_key.is_some() {
+        anyhow::ensure!(
+            settings.sandbox != Some(SandboxSwitch::On),
+            "BILLHOOK_SANDBOX=on and BILLHOOK_STRIPE_SECRET_KEY are both set: the sandbox stands in for Stripe \
+             only when no Stripe key is configured"
+        );
+        return Ok(false);
+    }
+    match (settings.sandbox, &settings.public_url) {
+        (Some(SandboxSwitch::Off), _) => Ok(false),
+        (Some(SandboxSwitch::On), _) | (None, None) => Ok(true),
+        (None, Some(url)) if is_local(url) => Ok(true),
+        (None, Some(url)) => anyhow::bail!(
+            "no BILLHOOK_STRIPE_SECRET_KEY is set, so the offline Stripe sandbox would serve payments at {url}, which is \
+             not a local address; set the Stripe key, or BILLHOOK_SANDBOX=on if a sandbox there is meant \
+             (test cards then unlock paid features), or BILLHOOK_SANDBOX=off"
+        ),
+    }
+}
+
+/// Opens the sandbox when [`wanted`].
+pub async fn open(settings: &Settings, db: &Db) -> anyhow::Result<Option<Sandbox>> {
+    if !wanted(settings)? {
+        return Ok(None);
+    }
+    let configured = match (&settings.sandbox_secret_key, &settings.sandbox_publishable_key) {
+        (Some(secret), Some(publishable)) => {
+            Some(Keys { secret: secret.expose_secret().to_owned(), publishable: publishable.clone() })
+        }
+        (None, None) => None,
+        _ => anyhow::bail!("set both BILLHOOK_SANDBOX_SECRET_KEY and BILLHOOK_SANDBOX_PUBLISHABLE_KEY, or neither"),
+    };
+    let sandbox = Sandbox::open(db.clone(), configured).await.context("opening the Stripe sandbox")?;
+    tracing::info!(mount = MOUNT, publishable_key = %sandbox.keys().publishable, "offline Stripe sandbox active");
+    Ok(Some(sandbox))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(public_url: Option<&str>, sandbox: Option<SandboxSwitch>, stripe_key: bool) -> Settings {
+        Settings {
+            public_url: public_url.map(|u| u.parse().unwrap()),
+            sandbox,
+            stripe_secret_key: stripe_key.then(|| "sk_live_x".into()),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn the_sandbox_runs_locally_without_a_stripe_key() {
+        assert!(wanted(&with(None, None, false)).unwrap());
+        assert!(wanted(&with(Some("http://127.0.0.1:3000"), None, false)).unwrap());
+        assert!(wanted(&with(Some("http://localhost:3000"), None, false)).unwrap());
+        assert!(!wanted(&with(None, Some(SandboxSwitch::Off), false)).unwrap());
+        assert!(!wanted(&with(None, None, true)).unwrap(), "a Stripe key means Stripe");
+    }
+
+    #[test]
+    fn a_public_server_needs_the_sandbox_asked_for() {
+        let error = wanted(&with(Some("https://billing.example.com"), None, false)).unwrap_err();
+        assert!(error.to_string().contains("BILLHOOK_SANDBOX=on"), "{error}");
+        assert!(wanted(&with(Some("https://billing.example.com"), Some(SandboxSwitch::On), false)).unwrap());
+        assert!(wanted(&with(None, Some(SandboxSwitch::On), true)).is_err(), "on + a Stripe key is a contradiction");
+    }
+}
