@@ -1,56 +1,67 @@
 //! The sandbox's key pair: from `BILLHOOK_SANDBOX_SECRET_KEY` / `_PUBLISHABLE_KEY`, or generated
-//! once and kept in the database (every node of a cluster then uses the same pair).
+//! once and kept in the database (every node of a cluster then uses the same pair); and the
+//! secret the sandbox signs its webhook deliveries with (`whsec_...`), always kept there.
 
 use billhook_core::{Db, on_db};
 use rand::{Rng, distributions::Alphanumeric};
 
 use crate::SandboxError;
 
-/// `sk_test_...` and `pk_test_...`.
+/// `sk_test_...`, `pk_test_...` and the webhook endpoint's `whsec_...`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Keys {
     pub secret: String,
     pub publishable: String,
+    pub webhook_secret: String,
 }
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys").field("secret", &"sk_test_...").field("publishable", &self.publishable).finish()
+        f.debug_struct("Keys")
+            .field("secret", &"sk_test_...")
+            .field("publishable", &self.publishable)
+            .field("webhook_secret", &"whsec_...")
+            .finish()
     }
 }
 
-fn random_key(prefix: &str) -> String {
+fn random(prefix: &str) -> String {
     let tail: String = rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
-    format!("{prefix}_test_sandbox{tail}")
+    format!("{prefix}{tail}")
+}
+
+/// The value kept under `name`; the first node to store one wins, the others read it.
+async fn kept(db: &Db, name: &str, candidate: String) -> Result<String, SandboxError> {
+    Ok(on_db!(db, pool => {
+        sqlx::query("INSERT INTO sandbox_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(&candidate)
+            .execute(pool)
+            .await?;
+        sqlx::query_scalar("SELECT value FROM sandbox_settings WHERE name = $1").bind(name).fetch_one(pool).await
+    })?)
 }
 
 impl Keys {
-    /// The configured pair (both or neither), else the stored one, else a new one stored for good.
-    pub async fn load(db: &Db, configured: Option<Keys>) -> Result<Self, SandboxError> {
-        if let Some(keys) = configured {
-            if !keys.secret.starts_with("sk_test_") || !keys.publishable.starts_with("pk_test_") {
-                return Err(SandboxError::Config(
-                    "BILLHOOK_SANDBOX_SECRET_KEY must start with sk_test_ and BILLHOOK_SANDBOX_PUBLISHABLE_KEY with pk_test_".into(),
-                ));
+    /// The configured API key pair, else the kept one (made on first use); the webhook secret is
+    /// always the kept one.
+    pub async fn load(db: &Db, configured: Option<(String, String)>) -> Result<Self, SandboxError> {
+        let webhook_secret = kept(db, "webhook_secret", random("whsec_sandbox")).await?;
+        let (secret, publishable) = match configured {
+            Some((secret, publishable)) => {
+                if !secret.starts_with("sk_test_") || !publishable.starts_with("pk_test_") {
+                    return Err(SandboxError::Config(
+                        "BILLHOOK_SANDBOX_SECRET_KEY must start with sk_test_ and BILLHOOK_SANDBOX_PUBLISHABLE_KEY with pk_test_"
+                            .into(),
+                    ));
+                }
+                (secret, publishable)
             }
-            return Ok(keys);
-        }
-        let generated = [("secret_key", random_key("sk")), ("publishable_key", random_key("pk"))];
-        let mut stored = Vec::new();
-        for (name, value) in generated {
-            // The first node to start wins; the others read its key.
-            let kept: String = on_db!(db, pool => {
-                sqlx::query("INSERT INTO sandbox_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                    .bind(name)
-                    .bind(&value)
-                    .execute(pool)
-                    .await?;
-                sqlx::query_scalar("SELECT value FROM sandbox_settings WHERE name = $1").bind(name).fetch_one(pool).await
-            })?;
-            stored.push(kept);
-        }
-        let publishable = stored.pop().unwrap_or_default();
-        let secret = stored.pop().unwrap_or_default();
-        Ok(Self { secret, publishable })
+            None => (
+                kept(db, "secret_key", random("sk_test_sandbox")).await?,
+                kept(db, "publishable_key", random("pk_test_sandbox")).await?,
+            ),
+        };
+        Ok(Self { secret, publishable, webhook_secret })
     }
 }

@@ -6,13 +6,15 @@
 //! Covered so far: the key pair and Stripe's key check; Stripe's request encoding (brackets,
 //! `expand[]`), error answers, list pagination (`limit`, `starting_after`, `ending_before`) and
 //! `Idempotency-Key`; customers, products, prices (with `lookup_key`) and the events their
-//! changes record, listed by `GET /v1/events`. Subscriptions, invoices, intents, payment
-//! methods, test clocks, webhook delivery and the Stripe.js stand-in are still to come.
+//! changes record, listed by `GET /v1/events` and delivered, signed, to Billhook's own webhook
+//! endpoint (retried until it answers 2xx; optionally shuffled and duplicated). Subscriptions, invoices, intents, payment
+//! methods, test clocks and the Stripe.js stand-in are still to come.
 //!
 //! Each object starts from Stripe's own sample of it (`templates/`, from Stripe's published
 //! fixtures), so no field Stripe sends is missing.
 
 mod api;
+mod delivery;
 mod error;
 mod form;
 mod keys;
@@ -24,6 +26,7 @@ use std::sync::Arc;
 use billhook_core::{Db, clock};
 
 pub use api::API_VERSION;
+pub use delivery::DeliveryOptions;
 pub use error::ApiError;
 pub use keys::Keys;
 
@@ -41,13 +44,16 @@ pub enum SandboxError {
 pub struct Sandbox {
     store: store::Store,
     keys: Arc<Keys>,
+    /// Wakes this node's delivery loop when an event is recorded.
+    deliveries_due: Arc<tokio::sync::Notify>,
 }
 
 impl Sandbox {
     /// Opens the sandbox on `db` with the configured key pair, or the one kept in the database.
-    pub async fn open(db: Db, configured: Option<Keys>) -> Result<Self, SandboxError> {
+    /// `configured`: the API key pair from the configuration (secret, publishable), if any.
+    pub async fn open(db: Db, configured: Option<(String, String)>) -> Result<Self, SandboxError> {
         let keys = Keys::load(&db, configured).await?;
-        Ok(Self { store: store::Store::new(db), keys: Arc::new(keys) })
+        Ok(Self { store: store::Store::new(db), keys: Arc::new(keys), deliveries_due: Arc::default() })
     }
 
     pub fn keys(&self) -> &Keys {

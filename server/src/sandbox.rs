@@ -7,7 +7,7 @@
 
 use anyhow::Context;
 use billhook_core::Db;
-use billhook_sandbox::{Keys, Sandbox};
+use billhook_sandbox::{DeliveryOptions, Sandbox};
 use secrecy::ExposeSecret;
 
 use crate::config::{SandboxSwitch, Settings};
@@ -47,15 +47,27 @@ pub fn wanted(settings: &Settings) -> anyhow::Result<bool> {
     }
 }
 
+/// Where this node delivers the sandbox's events: its own webhook endpoint (the public URL when
+/// one is set, else the address it listens on - loopback when it listens on every address).
+pub fn delivery_options(settings: &Settings, listening: std::net::SocketAddr) -> DeliveryOptions {
+    let base = match &settings.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+        None if listening.ip().is_unspecified() => format!("http://127.0.0.1:{}", listening.port()),
+        None => format!("http://{listening}"),
+    };
+    DeliveryOptions {
+        endpoint: format!("{base}/webhooks/stripe"),
+        shuffle_and_duplicate: settings.sandbox_shuffle_deliveries,
+    }
+}
+
 /// Opens the sandbox when [`wanted`].
 pub async fn open(settings: &Settings, db: &Db) -> anyhow::Result<Option<Sandbox>> {
     if !wanted(settings)? {
         return Ok(None);
     }
     let configured = match (&settings.sandbox_secret_key, &settings.sandbox_publishable_key) {
-        (Some(secret), Some(publishable)) => {
-            Some(Keys { secret: secret.expose_secret().to_owned(), publishable: publishable.clone() })
-        }
+        (Some(secret), Some(publishable)) => Some((secret.expose_secret().to_owned(), publishable.clone())),
         (None, None) => None,
         _ => anyhow::bail!("set both BILLHOOK_SANDBOX_SECRET_KEY and BILLHOOK_SANDBOX_PUBLISHABLE_KEY, or neither"),
     };

@@ -43,7 +43,8 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
         inbox: WebhookInbox::start(db.clone(), InboxOptions::for_db(&db)),
         refused: RefusedDeliveries::new(settings.webhook_refusal_log_size),
     };
-    Ok(AppState { leptos_options, db, accounts, webhooks })
+    // The web role adds the sandbox when it runs (`Application::build`).
+    Ok(AppState { leptos_options, db, accounts, webhooks, sandbox: None })
 }
 
 pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
@@ -55,17 +56,28 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     port: u16,
+    /// The offline Stripe sandbox's deliveries to this node's own webhook endpoint, if it runs.
+    sandbox: Option<(billhook_sandbox::Sandbox, billhook_sandbox::DeliveryOptions)>,
 }
 
 impl Application {
     /// Binds `state.leptos_options.site_addr` (port 0 picks a free port).
-    pub async fn build(settings: &Settings, state: AppState) -> anyhow::Result<Self> {
+    /// Opens the offline Stripe sandbox when it is wanted (no Stripe key): it is mounted, its
+    /// deliveries are accepted, and this node delivers its events to itself.
+    pub async fn build(settings: &Settings, mut state: AppState) -> anyhow::Result<Self> {
         let addr = state.leptos_options.site_addr;
         let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-        let port = listener.local_addr()?.port();
-        let sandbox = crate::sandbox::open(settings, &state.db).await?;
-        let router = http::router(settings, state, sandbox);
-        Ok(Self { listener, router, port })
+        let listening = listener.local_addr()?;
+        let port = listening.port();
+        let mut deliveries = None;
+        if let Some(sandbox) = crate::sandbox::open(settings, &state.db).await? {
+            state.webhooks.verifier = state.webhooks.verifier.clone().with_secret(&sandbox.keys().webhook_secret);
+            let options = crate::sandbox::delivery_options(settings, listening);
+            deliveries = Some((sandbox.clone(), options));
+            state.sandbox = Some(sandbox);
+        }
+        let router = http::router(settings, state);
+        Ok(Self { listener, router, port, sandbox: deliveries })
     }
 
     pub fn port(&self) -> u16 {
@@ -75,6 +87,9 @@ impl Application {
     /// Serves until `shutdown` is cancelled, then lets requests in flight finish.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "web role listening");
+        if let Some((sandbox, options)) = self.sandbox {
+            tokio::spawn(sandbox.deliver_until(options, shutdown.clone()));
+        }
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await

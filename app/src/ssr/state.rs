@@ -14,6 +14,8 @@ pub struct AppState {
     pub db: Db,
     pub accounts: Accounts,
     pub webhooks: Webhooks,
+    /// The offline Stripe sandbox, when this web node serves it (no Stripe key configured).
+    pub sandbox: Option<billhook_sandbox::Sandbox>,
 }
 
 /// What the webhook endpoint needs.

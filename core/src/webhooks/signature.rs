@@ -93,6 +93,13 @@ impl WebhookVerifier {
         Self { secrets, tolerance }
     }
 
+    /// Also accepts deliveries signed with `secret` (the offline sandbox's endpoint secret).
+    #[must_use]
+    pub fn with_secret(mut self, secret: &str) -> Self {
+        self.secrets.push(SecretString::from(secret.to_owned()));
+        self
+    }
+
     pub fn has_secrets(&self) -> bool {
         !self.secrets.is_empty()
     }

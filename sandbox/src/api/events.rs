@@ -30,6 +30,7 @@ pub async fn record(
         event["data"]["previous_attributes"] = Value::Object(previous);
     }
     sandbox.store.insert(&event).await?;
+    crate::delivery::queue(sandbox, event["id"].as_str().unwrap_or_default()).await?;
     Ok(event)
 }
 

@@ -98,6 +98,9 @@ pub struct Settings {
     /// The sandbox's key pair (`sk_test_...` / `pk_test_...`); unset: generated once, kept in the database.
     pub sandbox_secret_key: Option<SecretString>,
     pub sandbox_publishable_key: Option<String>,
+    /// The sandbox shuffles its webhook deliveries and sends some twice (Stripe guarantees
+    /// neither order nor a single delivery; this makes both visible).
+    pub sandbox_shuffle_deliveries: bool,
 }
 
 /// `BILLHOOK_SANDBOX`.
@@ -149,6 +152,7 @@ impl Default for Settings {
             sandbox: None,
             sandbox_secret_key: None,
             sandbox_publishable_key: None,
+            sandbox_shuffle_deliveries: false,
         }
     }
 }

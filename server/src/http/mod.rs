@@ -37,9 +37,9 @@ pub use self::metrics::install_recorder;
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "billhook_session";
 
-/// The whole HTTP surface; `sandbox` (the offline Stripe stand-in) is nested at
-/// [`crate::sandbox::MOUNT`] when it runs.
-pub fn router(settings: &Settings, state: AppState, sandbox: Option<billhook_sandbox::Sandbox>) -> Router {
+/// The whole HTTP surface; the offline Stripe sandbox, when it runs, is nested at
+/// [`crate::sandbox::MOUNT`].
+pub fn router(settings: &Settings, state: AppState) -> Router {
     install_recorder();
     let routes = generate_route_list(App);
     let leptos_context = {
@@ -75,7 +75,7 @@ pub fn router(settings: &Settings, state: AppState, sandbox: Option<billhook_san
 
     // The sandbox is Stripe's API, not a page: like Stripe's deliveries, no browser layers (its
     // callers authenticate with its secret key).
-    let sandbox_routes = match sandbox {
+    let sandbox_routes = match &state.sandbox {
         Some(sandbox) => Router::new().nest(crate::sandbox::MOUNT, sandbox.router()),
         None => Router::new(),
     };

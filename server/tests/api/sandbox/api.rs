@@ -1,15 +1,15 @@
-//! The offline Stripe sandbox at `/sandbox/stripe`, driven as Stripe's own clients drive Stripe:
-//! async-stripe's typed requests and types (the ones billing uses), and plain form posts whose
-//! answers are read with async-stripe's types and held against Stripe's published samples.
+//! The sandbox's API, driven as Stripe's own clients drive Stripe: async-stripe's typed requests
+//! and types (the ones billing uses), and plain form posts whose answers are read with
+//! async-stripe's types and held against Stripe's published samples.
 
 use billhook_core::stripe_api::StripeApi;
-use billhook_sandbox::Sandbox;
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 use stripe_core::customer::{CreateCustomer, ListCustomer, RetrieveCustomer, RetrieveCustomerReturned, UpdateCustomer};
 use stripe_shared::{Customer, Price, Product};
 
-use crate::{helpers::TestApp, on_both_databases, stripe_events::sample};
+use super::{Stripe, has_every_field_of_stripes_sample, json, typed};
+use crate::{helpers::TestApp, on_both_databases};
 
 on_both_databases!(
     stripes_own_client_creates_finds_and_updates_customers,
@@ -19,53 +19,6 @@ on_both_databases!(
     bad_keys_unknown_urls_and_bad_parameters_get_stripes_errors,
     every_change_is_an_event_that_reconciliation_can_list,
 );
-
-/// The sandbox as a client sees it: its base URL and secret key.
-struct Stripe {
-    base: String,
-    secret: String,
-    http: reqwest::Client,
-}
-
-impl Stripe {
-    async fn of(app: &TestApp) -> Self {
-        // The key pair is kept in the database: opening the sandbox again reads the same one.
-        let sandbox = Sandbox::open(app.state.db.clone(), None).await.unwrap();
-        Self { base: app.url("/sandbox/stripe"), secret: sandbox.keys().secret.clone(), http: reqwest::Client::new() }
-    }
-
-    fn client(&self) -> stripe::Client {
-        // async-stripe appends `v1/...` to the base as written, so a base with a path ends in `/`.
-        stripe::ClientBuilder::new(&self.secret).url(format!("{}/", self.base)).build().unwrap()
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.secret).form(form).send().await.unwrap()
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.secret).send().await.unwrap()
-    }
-}
-
-async fn json(response: Response) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-/// Reads `object` with async-stripe's type for it, as the billing code will.
-fn typed<T: miniserde::Deserialize>(object: &Value) -> T {
-    miniserde::json::from_str(&object.to_string()).unwrap_or_else(|e| panic!("async-stripe cannot read {object}: {e}"))
-}
-
-/// Every field of Stripe's published sample of `resource` is in `object`.
-fn has_every_field_of_stripes_sample(resource: &str, object: &Value) {
-    for field in sample(resource).as_object().unwrap().keys() {
-        assert!(object.get(field).is_some(), "the sandbox's {resource} lacks {field:?}: {object}");
-    }
-}
 
 /// Stripe's error as `(type, code, param)`.
 type ErrorParts<'a> = (&'a str, Option<&'a str>, Option<&'a str>);

@@ -1,0 +1,59 @@
+//! The offline Stripe sandbox at `/sandbox/stripe`: its API (`api.rs`) and its webhook
+//! deliveries to Billhook's own endpoint (`delivery.rs`).
+
+mod api;
+mod delivery;
+
+use billhook_sandbox::Sandbox;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::{helpers::TestApp, stripe_events::sample};
+
+/// The sandbox as a client sees it: its base URL and secret key.
+pub struct Stripe {
+    pub base: String,
+    pub secret: String,
+    pub http: reqwest::Client,
+}
+
+impl Stripe {
+    pub async fn of(app: &TestApp) -> Self {
+        // The key pair is kept in the database: opening the sandbox again reads the same one.
+        let sandbox = Sandbox::open(app.state.db.clone(), None).await.unwrap();
+        Self { base: app.url("/sandbox/stripe"), secret: sandbox.keys().secret.clone(), http: reqwest::Client::new() }
+    }
+
+    pub fn client(&self) -> stripe::Client {
+        // async-stripe appends `v1/...` to the base as written, so a base with a path ends in `/`.
+        stripe::ClientBuilder::new(&self.secret).url(format!("{}/", self.base)).build().unwrap()
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.secret).form(form).send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.secret).send().await.unwrap()
+    }
+}
+
+/// The body of a 200 answer (any other status fails the test, showing the body).
+pub async fn json(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Reads `object` with async-stripe's type for it, as the billing code will.
+pub fn typed<T: miniserde::Deserialize>(object: &Value) -> T {
+    miniserde::json::from_str(&object.to_string()).unwrap_or_else(|e| panic!("async-stripe cannot read {object}: {e}"))
+}
+
+/// Every field of Stripe's published sample of `resource` is in `object`.
+pub fn has_every_field_of_stripes_sample(resource: &str, object: &Value) {
+    for field in sample(resource).as_object().unwrap().keys() {
+        assert!(object.get(field).is_some(), "the sandbox's {resource} lacks {field:?}: {object}");
+    }
+}
