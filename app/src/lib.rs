@@ -6,13 +6,15 @@
 //!   routes and guard, each page file holds its sections and the server functions they call.
 //! - [`components`]: what pages share - the frame, forms, error pages, the section loader,
 //!   tables, status badges, times.
-//! - [`error`]: [`AppError`] and the error policy. [`session`]: who is signed in.
+//! - [`error`]: [`AppError`] and the error policy. [`session`]: who is signed in. [`site`]:
+//!   what every page says about this server (the sandbox label).
 //! - `ssr` (server only): the state and the request helpers server functions use.
 
 pub mod components;
 pub mod error;
 pub mod routes;
 pub mod session;
+pub mod site;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -50,6 +52,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     session::provide_current_user();
+    site::provide_site_info();
     // Log-in and log-out change who is signed in: follow their redirects with a full page load, so
     // every part of the page (and the session-derived state) is rendered afresh by the server.
     #[cfg(feature = "hydrate")]

@@ -74,8 +74,8 @@ impl Sandbox {
     async fn deliver_due(&self, http: &reqwest::Client, options: &DeliveryOptions) -> Result<usize, ApiError> {
         let now = clock::now_ms();
         // A read first: an idle sandbox must not take SQLite's write lock five times a second.
-        let any_due: Option<i64> = on_db!(self.store.db(), pool => {
-            sqlx::query_scalar("SELECT 1 FROM sandbox_deliveries WHERE delivered_at IS NULL AND next_attempt_at <= $1 LIMIT 1")
+        let any_due: Option<String> = on_db!(self.store.db(), pool => {
+            sqlx::query_scalar("SELECT event_id FROM sandbox_deliveries WHERE delivered_at IS NULL AND next_attempt_at <= $1 LIMIT 1")
                 .bind(now)
                 .fetch_optional(pool)
                 .await

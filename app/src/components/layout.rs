@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::{AppError, session::use_current_user};
+use crate::{AppError, session::use_current_user, site::SandboxLabel};
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -12,6 +12,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     view! {
         <header class="site-header">
             <a class="brand" href="/">"Billhook"</a>
+            <SandboxLabel />
             <nav aria-label="Main">
                 {move || match user.get() {
                     None => view! {

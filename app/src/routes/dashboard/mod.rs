@@ -2,6 +2,7 @@
 //! what is rendered; the server functions that return admin data check the role themselves.
 
 mod overview;
+mod sandbox;
 
 use leptos::prelude::*;
 use leptos_router::{

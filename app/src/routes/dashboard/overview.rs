@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use super::sandbox::SandboxControls;
 use crate::{
     AppError,
     components::{data::Loaded, table::Table, time::Time},
@@ -52,6 +53,7 @@ pub fn AdminOverview() -> impl IntoView {
                 <Overview data />
             </Loaded>
         </section>
+        <SandboxControls />
     }
 }
 

@@ -6,7 +6,10 @@ use std::time::Duration;
 use billhook_core::on_db;
 
 use super::{Stripe, json};
-use crate::{helpers::TestApp, on_both_databases};
+use crate::{
+    helpers::{TestApp, wait_or_explain},
+    on_both_databases,
+};
 
 on_both_databases!(a_sandbox_customer_reaches_the_mirror_through_a_signed_delivery);
 
@@ -28,21 +31,26 @@ async fn a_sandbox_customer_reaches_the_mirror_through_a_signed_delivery(app: Te
     let event_id = events["data"][0]["id"].as_str().unwrap().to_owned();
 
     // Stored by the webhook endpoint (a delivery, not reconciliation), then processed.
-    let (source, status): (String, String) = app
-        .wait_for("the event stored and processed", Duration::from_secs(20), || {
-            let (db, event_id) = (app.state.db.clone(), event_id.clone());
-            async move {
-                let row: Option<(String, String)> = on_db!(&db, pool => {
-                    sqlx::query_as("SELECT source, status FROM webhook_events WHERE id = $1")
-                        .bind(&event_id)
-                        .fetch_optional(pool)
-                        .await
-                        .unwrap()
-                });
-                row.filter(|(_, status)| status == "processed")
+    let (source, status) = wait_or_explain("the event stored and processed", Duration::from_secs(30), || {
+        let (db, event_id) = (app.state.db.clone(), event_id.clone());
+        async move {
+            let stored: Option<(String, String)> = on_db!(&db, pool => {
+                sqlx::query_as("SELECT source, status FROM webhook_events WHERE id = $1").bind(&event_id).fetch_optional(pool).await.unwrap()
+            });
+            if let Some(processed) = stored.clone().filter(|(_, status)| status == "processed") {
+                return Ok(processed);
             }
-        })
-        .await;
+            let delivery: Option<(i64, Option<i64>, Option<String>)> = on_db!(&db, pool => {
+                sqlx::query_as("SELECT attempts, last_status, last_error FROM sandbox_deliveries WHERE event_id = $1")
+                    .bind(&event_id)
+                    .fetch_optional(pool)
+                    .await
+                    .unwrap()
+            });
+            Err(format!("stored: {stored:?}; delivery (attempts, status, error): {delivery:?}"))
+        }
+    })
+    .await;
     assert_eq!((source.as_str(), status.as_str()), ("webhook", "processed"));
     let mirrored: (Option<String>, Option<i64>) = on_db!(&app.state.db, pool => {
         sqlx::query_as("SELECT email, user_id FROM stripe_customers WHERE id = $1").bind(&customer_id).fetch_one(pool).await.unwrap()

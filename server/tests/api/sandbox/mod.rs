@@ -1,8 +1,9 @@
 //! The offline Stripe sandbox at `/sandbox/stripe`: its API (`api.rs`) and its webhook
-//! deliveries to Billhook's own endpoint (`delivery.rs`).
+//! deliveries to Billhook's own endpoint (`delivery.rs`), and what pages show of it (`pages.rs`).
 
 mod api;
 mod delivery;
+mod pages;
 
 use billhook_sandbox::Sandbox;
 use reqwest::{Response, StatusCode};
