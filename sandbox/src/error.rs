@@ -23,11 +23,25 @@ pub struct ApiError {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
+    /// The intent a card error happened on (Stripe includes it, so a client can read its state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<Box<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_intent: Option<Box<serde_json::Value>>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, kind: &'static str, message: String) -> Self {
-        Self { status, kind, code: None, decline_code: None, message, param: None }
+        Self {
+            status,
+            kind,
+            code: None,
+            decline_code: None,
+            message,
+            param: None,
+            payment_intent: None,
+            setup_intent: None,
+        }
     }
 
     /// A request Stripe would refuse (400), naming the parameter at fault.
@@ -73,6 +87,34 @@ impl ApiError {
             format!(
                 "Unrecognized request URL ({method}: {path}). The sandbox serves the part of Stripe's API that Billhook uses."
             ),
+        )
+    }
+
+    /// A card refused (402 `card_error`), as Stripe words it.
+    pub fn card(code: &'static str, decline_code: Option<&'static str>, param: Option<&str>) -> Self {
+        let message = match (code, decline_code) {
+            (_, Some("insufficient_funds")) => "Your card has insufficient funds.",
+            ("card_declined", _) => "Your card was declined.",
+            ("authentication_required", _) => "Your card was declined. This transaction requires authentication.",
+            ("incorrect_number", _) => "Your card number is incorrect.",
+            ("invalid_expiry_year" | "invalid_expiry_month", _) => "Your card's expiration date is invalid.",
+            ("invalid_cvc", _) => "Your card's security code is invalid.",
+            _ => "Your card could not be used.",
+        };
+        Self {
+            code: Some(code),
+            decline_code,
+            param: param.map(str::to_owned),
+            ..Self::new(StatusCode::PAYMENT_REQUIRED, "card_error", message.into())
+        }
+    }
+
+    /// Stripe's word for a publishable key on an endpoint that needs the secret one.
+    pub fn secret_key_required() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "This API call cannot be made with a publishable API key. Please use a secret API key.".into(),
         )
     }
 

@@ -5,15 +5,19 @@
 //!
 //! Covered so far: the key pair and Stripe's key check; Stripe's request encoding (brackets,
 //! `expand[]`), error answers, list pagination (`limit`, `starting_after`, `ending_before`) and
-//! `Idempotency-Key`; customers, products, prices (with `lookup_key`) and the events their
-//! changes record, listed by `GET /v1/events` and delivered, signed, to Billhook's own webhook
-//! endpoint (retried until it answers 2xx; optionally shuffled and duplicated). Subscriptions, invoices, intents, payment
-//! methods, test clocks and the Stripe.js stand-in are still to come.
+//! `Idempotency-Key`; customers, products, prices (with `lookup_key`); cards (from a number or
+//! one of Stripe's test PaymentMethod ids) that behave as Stripe's test cards, payment intents
+//! and setup intents with 3-D Secure answered on the sandbox's challenge page, and a publishable
+//! key that reaches an intent with its client secret (as Stripe.js does); and an event for every
+//! change, listed by `GET /v1/events` and delivered, signed, to Billhook's own webhook endpoint
+//! (retried until it answers 2xx; optionally shuffled and duplicated). Subscriptions, invoices,
+//! test clocks and the Stripe.js stand-in are still to come.
 //!
 //! Each object starts from Stripe's own sample of it (`templates/`, from Stripe's published
 //! fixtures), so no field Stripe sends is missing.
 
 mod api;
+mod cards;
 mod delivery;
 mod error;
 mod form;

@@ -1,20 +1,25 @@
 //! The HTTP face of the sandbox: Stripe's `/v1/...` routes, key check, idempotency, request ids,
 //! and the pieces every endpoint shares (lists, `expand[]`, events).
 
+mod challenge;
 mod customers;
 mod events;
 mod idempotency;
+mod intents;
+mod payment_intents;
+mod payment_methods;
 mod prices;
 mod products;
+mod setup_intents;
 
 use axum::{
     Json, Router,
     extract::{Request, State},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
-use http::{HeaderValue, header};
+use http::{HeaderMap, HeaderValue, Method, header};
 use serde_json::{Value, json};
 
 pub use events::API_VERSION;
@@ -30,13 +35,68 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/v1/products/{id}", get(products::retrieve).post(products::update))
         .route("/v1/prices", get(prices::list).post(prices::create))
         .route("/v1/prices/{id}", get(prices::retrieve).post(prices::update))
+        .route("/v1/customers/{id}/payment_methods", get(payment_methods::list_of_customer))
+        .route("/v1/payment_methods", get(payment_methods::list).post(payment_methods::create))
+        .route("/v1/payment_methods/{id}", get(payment_methods::retrieve))
+        .route("/v1/payment_methods/{id}/attach", post(payment_methods::attach_to))
+        .route("/v1/payment_methods/{id}/detach", post(payment_methods::detach))
+        .route("/v1/payment_intents", get(payment_intents::list).post(payment_intents::create))
+        .route("/v1/payment_intents/{id}", get(payment_intents::retrieve))
+        .route("/v1/payment_intents/{id}/confirm", post(payment_intents::confirm))
+        .route("/v1/payment_intents/{id}/cancel", post(payment_intents::cancel))
+        .route("/v1/setup_intents", post(setup_intents::create))
+        .route("/v1/setup_intents/{id}", get(setup_intents::retrieve))
+        .route("/v1/setup_intents/{id}/confirm", post(setup_intents::confirm))
+        .route("/v1/setup_intents/{id}/cancel", post(setup_intents::cancel))
         .route("/v1/events", get(events::list))
         .route("/v1/events/{id}", get(events::retrieve))
         .fallback(unrecognized)
         .layer(middleware::from_fn_with_state(sandbox.clone(), idempotency::replay_or_record))
         .layer(middleware::from_fn_with_state(sandbox.clone(), authenticate))
+        // The 3-D Secure page is a browser page: no API key, the client secret is the credential.
+        .merge(Router::new().route("/challenge/{id}", get(challenge::page).post(challenge::answer)))
         .layer(middleware::from_fn(stamp))
         .with_state(sandbox)
+}
+
+/// Who is calling: the secret key (everything), or the publishable key (what Stripe.js does:
+/// create a card, read and confirm an intent with its client secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Secret,
+    Publishable,
+}
+
+impl Caller {
+    /// With a publishable key, an intent is reachable only with its client secret.
+    pub fn check_client_secret(self, intent: &Value, given: Option<&str>) -> Result<(), ApiError> {
+        match (self, given) {
+            (Self::Secret, None) => Ok(()),
+            (_, Some(given)) if intent["client_secret"] == given => Ok(()),
+            (_, Some(_)) => {
+                Err(ApiError::invalid_param("client_secret", "The client secret does not match this intent.".into()))
+            }
+            (Self::Publishable, None) => Err(ApiError::missing_param("client_secret")),
+        }
+    }
+}
+
+/// What a publishable key may call, as with Stripe.
+fn publishable_may(method: &Method, path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(
+        (method.as_str(), segments.as_slice()),
+        ("POST", ["v1", "payment_methods"])
+            | ("GET", ["v1", "payment_intents" | "setup_intents", _])
+            | ("POST", ["v1", "payment_intents" | "setup_intents", _, "confirm"])
+    )
+}
+
+/// `http://HOST/sandbox/stripe` as the caller reached it (for links the browser follows).
+pub fn sandbox_base(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    format!("{scheme}://{host}/sandbox/stripe")
 }
 
 async fn unrecognized(request: Request) -> ApiError {
@@ -54,7 +114,7 @@ async fn stamp(request: Request, next: Next) -> Response {
 
 /// Stripe's key check: `Authorization: Bearer sk_...` (the SDKs) or HTTP Basic with the key as
 /// the user name (`curl -u sk_...:`). Anything else is 401 with Stripe's messages.
-async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+async fn authenticate(State(sandbox): State<Sandbox>, mut request: Request, next: Next) -> Response {
     let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim);
     let key = given.and_then(|value| {
         if let Some(token) = value.strip_prefix("Bearer ") {
@@ -71,11 +131,21 @@ async fn authenticate(State(sandbox): State<Sandbox>, request: Request, next: Ne
                 .into(),
         )
         .into_response(),
-        Some(key) if !constant_time_eq(key.as_bytes(), sandbox.keys.secret.as_bytes()) => {
+        Some(key) if constant_time_eq(key.as_bytes(), sandbox.keys.secret.as_bytes()) => {
+            request.extensions_mut().insert(Caller::Secret);
+            next.run(request).await
+        }
+        Some(key) if constant_time_eq(key.as_bytes(), sandbox.keys.publishable.as_bytes()) => {
+            if !publishable_may(request.method(), request.uri().path()) {
+                return ApiError::secret_key_required().into_response();
+            }
+            request.extensions_mut().insert(Caller::Publishable);
+            next.run(request).await
+        }
+        Some(key) => {
             let shown = key.get(key.len().saturating_sub(4)..).unwrap_or_default();
             ApiError::unauthenticated(format!("Invalid API Key provided: ****{shown}")).into_response()
         }
-        Some(_) => next.run(request).await,
     }
 }
 

@@ -4,6 +4,7 @@
 mod api;
 mod delivery;
 mod pages;
+mod payments;
 
 use billhook_sandbox::Sandbox;
 use reqwest::{Response, StatusCode};

@@ -1,0 +1,88 @@
+//! The 3-D Secure challenge page an intent's `next_action.redirect_to_url` leads to, with the
+//! buttons of Stripe's own test page: "Complete authentication" and "Fail authentication". It is
+//! a browser page, reached without an API key: the intent's client secret is the credential.
+//! After the answer, the browser goes to the intent's `return_url` with Stripe's query
+//! parameters (`payment_intent`, `payment_intent_client_secret`, `redirect_status`, or the
+//! `setup_intent` ones).
+
+use axum::{
+    Form,
+    extract::{Path, Query, State},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::intents;
+use crate::{Sandbox, error::ApiError};
+
+#[derive(Debug, Deserialize)]
+pub struct Secret {
+    client_secret: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Answer {
+    client_secret: String,
+    result: String,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+pub async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>, Query(query): Query<Secret>) -> Response {
+    let kind = if id.starts_with("seti_") { "setup_intent" } else { "payment_intent" };
+    let intent = match sandbox.store.get(kind, &id, "id").await {
+        Ok(intent) if intent["client_secret"] == query.client_secret.as_str() => intent,
+        Ok(_) => {
+            return ApiError::invalid_param("client_secret", "The client secret does not match.".into())
+                .into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
+    let amount = intent["amount"].as_i64().map(|a| {
+        format!(" of {}.{:02} {}", a / 100, a % 100, intent["currency"].as_str().unwrap_or_default().to_uppercase())
+    });
+    let secret = escape(&query.client_secret);
+    Html(format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>3D Secure 2 Test Page</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1a1f36}}
+button{{font-size:1rem;padding:.6rem 1rem;margin:.25rem;border-radius:6px;border:1px solid #aab;cursor:pointer}}
+.complete{{background:#635bff;color:#fff;border-color:#635bff}}</style></head>
+<body><h1>3D Secure 2 Test Page</h1>
+<p>Billhook's offline Stripe sandbox: authenticate the payment{amount} for intent <code>{id}</code>.</p>
+<form method="post"><input type="hidden" name="client_secret" value="{secret}">
+<button class="complete" name="result" value="complete">Complete authentication</button>
+<button name="result" value="fail">Fail authentication</button></form></body></html>"#,
+        amount = amount.unwrap_or_default(),
+        id = escape(&id),
+    ))
+    .into_response()
+}
+
+pub async fn answer(State(sandbox): State<Sandbox>, Path(id): Path<String>, Form(answer): Form<Answer>) -> Response {
+    let passed = match answer.result.as_str() {
+        "complete" => true,
+        "fail" => false,
+        _ => return ApiError::invalid_param("result", "Answer complete or fail.".into()).into_response(),
+    };
+    let (intent, return_url) = match intents::answer_challenge(&sandbox, &id, &answer.client_secret, passed).await {
+        Ok(answered) => answered,
+        Err(e) => return e.into_response(),
+    };
+    let kind = if id.starts_with("seti_") { "setup_intent" } else { "payment_intent" };
+    let status = if intent["status"] == "succeeded" { "succeeded" } else { "failed" };
+    match return_url.and_then(|url| url::Url::parse(&url).ok()) {
+        Some(mut target) => {
+            target
+                .query_pairs_mut()
+                .append_pair(kind, &id)
+                .append_pair(&format!("{kind}_client_secret"), &answer.client_secret)
+                .append_pair("redirect_status", status);
+            Redirect::to(target.as_str()).into_response()
+        }
+        None => Html(format!("<p data-status=\"{status}\">Authentication {status}. You may close this page.</p>"))
+            .into_response(),
+    }
+}

@@ -1,0 +1,202 @@
+//! What payment intents and setup intents share: confirmation with a card (on or off session),
+//! 3-D Secure as a `redirect_to_url` next action answered on the sandbox's challenge page, and
+//! the events of each outcome. The two differ in names (`last_payment_error` /
+//! `last_setup_error`, `payment_intent.*` / `setup_intent.*`) and in what success means (money
+//! received / a card saved to the customer).
+
+use serde_json::{Value, json};
+
+use super::{events, payment_methods};
+use crate::{Sandbox, cards::Behaviour, error::ApiError};
+
+/// Which intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Payment,
+    Setup,
+}
+
+impl Kind {
+    pub fn object(self) -> &'static str {
+        match self {
+            Self::Payment => "payment_intent",
+            Self::Setup => "setup_intent",
+        }
+    }
+
+    fn error_field(self) -> &'static str {
+        match self {
+            Self::Payment => "last_payment_error",
+            Self::Setup => "last_setup_error",
+        }
+    }
+
+    fn failed_event(self) -> &'static str {
+        match self {
+            Self::Payment => "payment_intent.payment_failed",
+            Self::Setup => "setup_intent.setup_failed",
+        }
+    }
+
+    fn authentication_failure(self) -> &'static str {
+        match self {
+            Self::Payment => "payment_intent_authentication_failure",
+            Self::Setup => "setup_intent_authentication_failure",
+        }
+    }
+}
+
+/// Kept for a card once 3-D Secure passed while saving it: later off-session charges of a card
+/// that needs authentication once then succeed (Stripe's 4000 0025 0000 3155).
+fn authentication_id(method_id: &str) -> String {
+    format!("authn_{method_id}")
+}
+
+async fn authenticated(sandbox: &Sandbox, method_id: &str) -> Result<bool, ApiError> {
+    Ok(sandbox.store.find(&authentication_id(method_id)).await?.is_some())
+}
+
+async fn remember_authentication(sandbox: &Sandbox, method_id: &str) -> Result<(), ApiError> {
+    if !authenticated(sandbox, method_id).await? {
+        let record = json!({
+            "id": authentication_id(method_id), "object": "sandbox.authentication", "created": sandbox.now(),
+            "payment_method": method_id,
+        });
+        sandbox.store.insert(&record).await?;
+    }
+    Ok(())
+}
+
+/// How a confirmation is asked for.
+pub struct Confirmation<'a> {
+    pub off_session: bool,
+    pub return_url: Option<String>,
+    /// Where the challenge page is reached (`http://HOST/sandbox/stripe`).
+    pub sandbox_base: &'a str,
+}
+
+/// Whether this intent keeps the card for later (a setup, or a payment with `setup_future_usage`).
+fn saves_card(kind: Kind, intent: &Value) -> bool {
+    kind == Kind::Setup || !intent["setup_future_usage"].is_null()
+}
+
+/// Confirms `intent` with its payment method: succeeded, requires_action (3-D Secure), or a card
+/// error (the intent is stored as failed and returned inside the error, as Stripe does).
+pub async fn confirm(sandbox: &Sandbox, kind: Kind, intent: &mut Value, how: Confirmation<'_>) -> Result<(), ApiError> {
+    let method_id = intent["payment_method"].as_str().map(str::to_owned).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "You cannot confirm this {} because it's missing a payment method.",
+            kind.object().replace('_', " ")
+        ))
+    })?;
+    let method = sandbox.store.get("payment_method", &method_id, "payment_method").await?;
+    intent["status"] = "processing".into();
+    let needs_authentication = match payment_methods::behaviour(&method) {
+        Behaviour::Succeeds => false,
+        Behaviour::AuthenticateOnce => !(how.off_session && authenticated(sandbox, &method_id).await?),
+        Behaviour::AlwaysAuthenticate => true,
+        Behaviour::Declined { setup_fails: false, .. } if kind == Kind::Setup => false,
+        Behaviour::Declined { decline_code, .. } => {
+            return fail(sandbox, kind, intent, ApiError::card("card_declined", Some(decline_code), None)).await;
+        }
+    };
+    if needs_authentication && how.off_session {
+        let error = ApiError::card("authentication_required", Some("authentication_required"), None);
+        return fail(sandbox, kind, intent, error).await;
+    }
+    if needs_authentication {
+        let url = format!(
+            "{}/challenge/{}?client_secret={}",
+            how.sandbox_base,
+            intent["id"].as_str().unwrap_or_default(),
+            intent["client_secret"].as_str().unwrap_or_default()
+        );
+        intent["status"] = "requires_action".into();
+        intent["next_action"] = json!({
+            "type": "redirect_to_url",
+            "redirect_to_url": {
+                "url": url,
+                "return_url": how.return_url,
+            },
+        });
+        sandbox.store.update(intent).await?;
+        let event = format!("{}.requires_action", kind.object());
+        events::record(sandbox, &event, intent, None).await?;
+        return Ok(());
+    }
+    succeed(sandbox, kind, intent, false).await
+}
+
+/// The intent succeeded (after 3-D Secure when `authenticated`).
+async fn succeed(sandbox: &Sandbox, kind: Kind, intent: &mut Value, authenticated: bool) -> Result<(), ApiError> {
+    let method_id = intent["payment_method"].as_str().unwrap_or_default().to_owned();
+    if saves_card(kind, intent)
+        && let Some(customer) = intent["customer"].as_str().map(str::to_owned)
+    {
+        let mut method = sandbox.store.get("payment_method", &method_id, "payment_method").await?;
+        payment_methods::attach(sandbox, &mut method, &customer).await?;
+        if authenticated {
+            remember_authentication(sandbox, &method_id).await?;
+        }
+    }
+    intent["status"] = "succeeded".into();
+    intent["next_action"] = Value::Null;
+    intent[kind.error_field()] = Value::Null;
+    if kind == Kind::Payment {
+        intent["amount_received"] = intent["amount"].clone();
+    }
+    sandbox.store.update(intent).await?;
+    events::record(sandbox, &format!("{}.succeeded", kind.object()), intent, None).await?;
+    Ok(())
+}
+
+/// The intent failed with `error`: stored as `requires_payment_method` with the error, and the
+/// error returned with the intent inside.
+async fn fail(sandbox: &Sandbox, kind: Kind, intent: &mut Value, mut error: ApiError) -> Result<(), ApiError> {
+    intent["status"] = "requires_payment_method".into();
+    intent["next_action"] = Value::Null;
+    let mut last_error = serde_json::to_value(&error).unwrap_or_default();
+    last_error["payment_method"] =
+        sandbox.store.find(intent["payment_method"].as_str().unwrap_or_default()).await?.into();
+    intent[kind.error_field()] = last_error;
+    intent["payment_method"] = Value::Null;
+    sandbox.store.update(intent).await?;
+    events::record(sandbox, kind.failed_event(), intent, None).await?;
+    match kind {
+        Kind::Payment => error.payment_intent = Some(Box::new(intent.clone())),
+        Kind::Setup => error.setup_intent = Some(Box::new(intent.clone())),
+    }
+    Err(error)
+}
+
+/// The customer answered the 3-D Secure challenge of intent `id` (checked by its client secret):
+/// the intent afterwards, and the `return_url` the confirmation named.
+pub async fn answer_challenge(
+    sandbox: &Sandbox,
+    id: &str,
+    client_secret: &str,
+    passed: bool,
+) -> Result<(Value, Option<String>), ApiError> {
+    let kind = if id.starts_with("seti_") { Kind::Setup } else { Kind::Payment };
+    let mut intent = sandbox.store.get(kind.object(), id, "id").await?;
+    if intent["client_secret"] != client_secret {
+        return Err(ApiError::invalid_param("client_secret", "The client secret does not match this intent.".into()));
+    }
+    let return_url = intent["next_action"]["redirect_to_url"]["return_url"].as_str().map(str::to_owned);
+    if intent["status"] != "requires_action" {
+        return Ok((intent, return_url));
+    }
+    if passed {
+        succeed(sandbox, kind, &mut intent, true).await?;
+    } else {
+        let mut error = ApiError::invalid(
+            "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+                .into(),
+        );
+        error.code = Some(kind.authentication_failure());
+        if let Err(e) = fail(sandbox, kind, &mut intent, error).await {
+            tracing::debug!(intent = id, error = %e.message, "3-D Secure failed");
+        }
+    }
+    Ok((intent, return_url))
+}

@@ -1,0 +1,148 @@
+//! `/v1/setup_intents`: save a card for later (off-session) payments - create (optionally
+//! confirming), retrieve, confirm, cancel. A publishable key may retrieve and confirm one with its
+//! client secret, as Stripe.js does.
+
+use axum::{
+    Extension, Json,
+    extract::{Path, State},
+};
+use http::HeaderMap;
+use serde_json::Value;
+
+use super::{
+    Caller, events, expand,
+    intents::{self, Confirmation, Kind},
+    payment_methods, sandbox_base,
+};
+use crate::{
+    Sandbox,
+    error::ApiError,
+    params::{Params, apply_metadata},
+    store::new_id,
+};
+
+pub async fn create(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    mut params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let mut intent: Value = serde_json::from_str(include_str!("../templates/setup_intent.json")).unwrap_or_default();
+    let id = new_id("seti");
+    intent["client_secret"] = format!("{id}_secret_{}", new_id("s").trim_start_matches("s_")).into();
+    intent["id"] = id.into();
+    intent["created"] = sandbox.now().into();
+    if let Some(customer) = params.string("customer")? {
+        intent["customer"] = sandbox.store.get("customer", &customer, "customer").await?["id"].clone();
+    }
+    if let Some(method) = params.string("payment_method")? {
+        intent["payment_method"] = payment_methods::resolve(&sandbox, &method, "payment_method").await?["id"].clone();
+        intent["status"] = "requires_confirmation".into();
+    }
+    if let Some(usage) = params.one_of("usage", &["on_session", "off_session"])? {
+        intent["usage"] = usage.into();
+    }
+    if let Some(types) = params.strings("payment_method_types")?
+        && types.iter().any(|t| t != "card")
+    {
+        return Err(ApiError::invalid_param("payment_method_types", "The sandbox offers cards only.".into()));
+    }
+    if let Some(mut automatic) = params.object("automatic_payment_methods")? {
+        let enabled = automatic.boolean("enabled")?.unwrap_or(false);
+        automatic.one_of("allow_redirects", &["always", "never"])?;
+        automatic.finish()?;
+        intent["automatic_payment_methods"] = serde_json::json!({ "allow_redirects": "always", "enabled": enabled });
+    }
+    if let Some(description) = params.string("description")? {
+        intent["description"] = description.into();
+    }
+    if let Some(update) = params.metadata()? {
+        apply_metadata(&mut intent["metadata"], update);
+    }
+    let confirm = params.boolean("confirm")?.unwrap_or(false);
+    let return_url = params.string("return_url")?;
+    let paths = params.expand()?;
+    params.finish()?;
+    sandbox.store.insert(&intent).await?;
+    events::record(&sandbox, "setup_intent.created", &intent, None).await?;
+    if confirm {
+        let base = sandbox_base(&headers);
+        let how = Confirmation { off_session: false, return_url, sandbox_base: &base };
+        intents::confirm(&sandbox, Kind::Setup, &mut intent, how).await?;
+    }
+    expand(&sandbox, &mut intent, &paths).await?;
+    Ok(Json(intent))
+}
+
+async fn load(sandbox: &Sandbox, caller: Caller, id: &str, params: &mut Params) -> Result<Value, ApiError> {
+    let given = params.string("client_secret")?;
+    let intent = sandbox.store.get("setup_intent", id, "intent").await?;
+    caller.check_client_secret(&intent, given.as_deref())?;
+    Ok(intent)
+}
+
+pub async fn retrieve(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    mut params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let mut intent = load(&sandbox, caller, &id, &mut params).await?;
+    let paths = params.expand()?;
+    params.finish()?;
+    expand(&sandbox, &mut intent, &paths).await?;
+    Ok(Json(intent))
+}
+
+pub async fn confirm(
+    State(sandbox): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    mut params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let mut intent = load(&sandbox, caller, &id, &mut params).await?;
+    if let Some(method) = params.string("payment_method")? {
+        intent["payment_method"] = payment_methods::resolve(&sandbox, &method, "payment_method").await?["id"].clone();
+    }
+    let return_url = params.string("return_url")?;
+    let paths = params.expand()?;
+    params.finish()?;
+    let status = intent["status"].as_str().unwrap_or_default();
+    if !["requires_payment_method", "requires_confirmation", "requires_action"].contains(&status) {
+        return Err(ApiError::invalid(format!(
+            "You cannot confirm this SetupIntent because it has a status of {status}."
+        )));
+    }
+    let base = sandbox_base(&headers);
+    intents::confirm(
+        &sandbox,
+        Kind::Setup,
+        &mut intent,
+        Confirmation { off_session: false, return_url, sandbox_base: &base },
+    )
+    .await?;
+    expand(&sandbox, &mut intent, &paths).await?;
+    Ok(Json(intent))
+}
+
+pub async fn cancel(
+    State(sandbox): State<Sandbox>,
+    Path(id): Path<String>,
+    mut params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let reason = params.one_of("cancellation_reason", &["abandoned", "duplicate", "requested_by_customer"])?;
+    params.finish()?;
+    let mut intent = sandbox.store.get("setup_intent", &id, "intent").await?;
+    let status = intent["status"].as_str().unwrap_or_default();
+    if ["succeeded", "canceled"].contains(&status) {
+        return Err(ApiError::invalid(format!(
+            "You cannot cancel this SetupIntent because it has a status of {status}."
+        )));
+    }
+    intent["status"] = "canceled".into();
+    intent["cancellation_reason"] = reason.map_or(Value::Null, Value::from);
+    intent["next_action"] = Value::Null;
+    sandbox.store.update(&intent).await?;
+    events::record(&sandbox, "setup_intent.canceled", &intent, None).await?;
+    Ok(Json(intent))
+}
