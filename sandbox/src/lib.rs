@@ -23,6 +23,7 @@ mod error;
 mod form;
 mod keys;
 mod params;
+mod periods;
 mod store;
 
 use std::sync::Arc;

@@ -104,6 +104,27 @@ impl Params {
         }
     }
 
+    /// A list of objects (`items[0][price]=...&items[1][price]=...`).
+    pub fn objects(&mut self, key: &str) -> Result<Option<Vec<Params>>, ApiError> {
+        let name = self.name(key);
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| match item {
+                    Value::Object(map) => Ok(Params { map, prefix: format!("{name}[{index}]") }),
+                    _ => Err(ApiError::invalid_param(
+                        &format!("{name}[{index}]"),
+                        format!("Invalid object: {name}[{index}]"),
+                    )),
+                })
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(_) => Err(ApiError::invalid_param(&name, format!("Invalid array: {name}"))),
+        }
+    }
+
     /// A list of strings (`expand[]=a&expand[]=b`, `lookup_keys[0]=x`).
     pub fn strings(&mut self, key: &str) -> Result<Option<Vec<String>>, ApiError> {
         let name = self.name(key);

@@ -122,6 +122,9 @@ pub async fn confirm(sandbox: &Sandbox, kind: Kind, intent: &mut Value, how: Con
         sandbox.store.update(intent).await?;
         let event = format!("{}.requires_action", kind.object());
         events::record(sandbox, &event, intent, None).await?;
+        if kind == Kind::Payment {
+            super::invoices::on_intent(sandbox, intent).await?;
+        }
         return Ok(());
     }
     succeed(sandbox, kind, intent, false).await
@@ -147,6 +150,9 @@ async fn succeed(sandbox: &Sandbox, kind: Kind, intent: &mut Value, authenticate
     }
     sandbox.store.update(intent).await?;
     events::record(sandbox, &format!("{}.succeeded", kind.object()), intent, None).await?;
+    if kind == Kind::Payment {
+        super::invoices::on_intent(sandbox, intent).await?;
+    }
     Ok(())
 }
 
@@ -162,6 +168,9 @@ async fn fail(sandbox: &Sandbox, kind: Kind, intent: &mut Value, mut error: ApiE
     intent["payment_method"] = Value::Null;
     sandbox.store.update(intent).await?;
     events::record(sandbox, kind.failed_event(), intent, None).await?;
+    if kind == Kind::Payment {
+        super::invoices::on_intent(sandbox, intent).await?;
+    }
     match kind {
         Kind::Payment => error.payment_intent = Some(Box::new(intent.clone())),
         Kind::Setup => error.setup_intent = Some(Box::new(intent.clone())),

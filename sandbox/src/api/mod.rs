@@ -6,11 +6,13 @@ mod customers;
 mod events;
 mod idempotency;
 mod intents;
+mod invoices;
 mod payment_intents;
 mod payment_methods;
 mod prices;
 mod products;
 mod setup_intents;
+mod subscriptions;
 
 use axum::{
     Json, Router,
@@ -48,6 +50,13 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/v1/setup_intents/{id}", get(setup_intents::retrieve))
         .route("/v1/setup_intents/{id}/confirm", post(setup_intents::confirm))
         .route("/v1/setup_intents/{id}/cancel", post(setup_intents::cancel))
+        .route("/v1/subscriptions", get(subscriptions::list).post(subscriptions::create))
+        .route(
+            "/v1/subscriptions/{id}",
+            get(subscriptions::retrieve).post(subscriptions::update).delete(subscriptions::cancel),
+        )
+        .route("/v1/invoices", get(invoices::list))
+        .route("/v1/invoices/{id}", get(invoices::retrieve))
         .route("/v1/events", get(events::list))
         .route("/v1/events/{id}", get(events::retrieve))
         .fallback(unrecognized)

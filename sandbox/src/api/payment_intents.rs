@@ -92,6 +92,26 @@ pub async fn create(
     Ok(Json(intent))
 }
 
+/// The PaymentIntent that pays `invoice` (confirmed later, in the browser with the invoice's
+/// confirmation secret or off-session with a saved card); `save_card` keeps the card for renewals.
+pub async fn for_invoice(sandbox: &Sandbox, invoice: &Value, save_card: bool) -> Result<Value, ApiError> {
+    let mut intent: Value = serde_json::from_str(include_str!("../templates/payment_intent.json")).unwrap_or_default();
+    let id = new_id("pi");
+    intent["client_secret"] = format!("{id}_secret_{}", new_id("s").trim_start_matches("s_")).into();
+    intent["id"] = id.into();
+    intent["created"] = sandbox.now().into();
+    intent["amount"] = invoice["amount_due"].clone();
+    intent["currency"] = invoice["currency"].clone();
+    intent["customer"] = invoice["customer"].clone();
+    intent["description"] = format!("Invoice {}", invoice["number"].as_str().unwrap_or_default()).into();
+    if save_card {
+        intent["setup_future_usage"] = "off_session".into();
+    }
+    sandbox.store.insert(&intent).await?;
+    events::record(sandbox, "payment_intent.created", &intent, None).await?;
+    Ok(intent)
+}
+
 /// The intent `id`; with a publishable key only together with its client secret.
 async fn load(sandbox: &Sandbox, caller: Caller, id: &str, params: &mut Params) -> Result<Value, ApiError> {
     let given = params.string("client_secret")?;

@@ -5,6 +5,7 @@ mod api;
 mod delivery;
 mod pages;
 mod payments;
+mod subscriptions;
 
 use billhook_sandbox::Sandbox;
 use reqwest::{Response, StatusCode};
