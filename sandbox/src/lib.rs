@@ -8,10 +8,13 @@
 //! `Idempotency-Key`; customers, products, prices (with `lookup_key`); cards (from a number or
 //! one of Stripe's test PaymentMethod ids) that behave as Stripe's test cards, payment intents
 //! and setup intents with 3-D Secure answered on the sandbox's challenge page, and a publishable
-//! key that reaches an intent with its client secret (as Stripe.js does); and an event for every
-//! change, listed by `GET /v1/events` and delivered, signed, to Billhook's own webhook endpoint
-//! (retried until it answers 2xx; optionally shuffled and duplicated). Subscriptions, invoices,
-//! test clocks and the Stripe.js stand-in are still to come.
+//! key that reaches an intent with its client secret (as Stripe.js does); subscriptions with
+//! several items, paid through their first invoice's `confirmation_secret`
+//! (`default_incomplete`) or at once with a saved card (`allow_incomplete`), keeping the paying
+//! card, cancelled at period end or now; and an event for every change, listed by
+//! `GET /v1/events` and delivered, signed, to Billhook's own webhook endpoint (retried until it
+//! answers 2xx; optionally shuffled and duplicated). Changing a subscription's items (proration,
+//! `create_preview`), renewals, test clocks and the Stripe.js stand-in are still to come.
 //!
 //! Each object starts from Stripe's own sample of it (`templates/`, from Stripe's published
 //! fixtures), so no field Stripe sends is missing.
