@@ -11,10 +11,14 @@
 //! key that reaches an intent with its client secret (as Stripe.js does); subscriptions with
 //! several items, paid through their first invoice's `confirmation_secret`
 //! (`default_incomplete`) or at once with a saved card (`allow_incomplete`), keeping the paying
-//! card, cancelled at period end or now; and an event for every change, listed by
+//! card, cancelled at period end or now; test clocks whose advance renews subscriptions
+//! (invoices charged off-session with the saved card; `past_due` with
+//! `invoice.payment_action_required` or `invoice.payment_failed` when it cannot be), ends the
+//! ones set to cancel and expires those left `incomplete` for 23 hours; and an event for every
+//! change, listed by
 //! `GET /v1/events` and delivered, signed, to Billhook's own webhook endpoint (retried until it
 //! answers 2xx; optionally shuffled and duplicated). Changing a subscription's items (proration,
-//! `create_preview`), renewals, test clocks and the Stripe.js stand-in are still to come.
+//! `create_preview`) and the Stripe.js stand-in are still to come.
 //!
 //! Each object starts from Stripe's own sample of it (`templates/`, from Stripe's published
 //! fixtures), so no field Stripe sends is missing.
@@ -73,9 +77,18 @@ impl Sandbox {
         api::router(self.clone())
     }
 
-    /// The sandbox's time, in Unix seconds (the wall clock; test clocks will move their own
-    /// customers' time).
+    /// The sandbox's time, in Unix seconds: the wall clock.
     fn now(&self) -> i64 {
         clock::now_ms() / 1000
+    }
+
+    /// `customer`'s time: its test clock's frozen time when it has one, else the wall clock.
+    async fn now_for(&self, customer: &serde_json::Value) -> Result<i64, ApiError> {
+        match customer["test_clock"].as_str() {
+            Some(clock) => Ok(self.store.get("test_helpers.test_clock", clock, "test_clock").await?["frozen_time"]
+                .as_i64()
+                .unwrap_or_else(|| self.now())),
+            None => Ok(self.now()),
+        }
     }
 }

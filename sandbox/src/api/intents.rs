@@ -105,29 +105,40 @@ pub async fn confirm(sandbox: &Sandbox, kind: Kind, intent: &mut Value, how: Con
         return fail(sandbox, kind, intent, error).await;
     }
     if needs_authentication {
-        let url = format!(
-            "{}/challenge/{}?client_secret={}",
-            how.sandbox_base,
-            intent["id"].as_str().unwrap_or_default(),
-            intent["client_secret"].as_str().unwrap_or_default()
-        );
-        intent["status"] = "requires_action".into();
-        intent["next_action"] = json!({
-            "type": "redirect_to_url",
-            "redirect_to_url": {
-                "url": url,
-                "return_url": how.return_url,
-            },
-        });
-        sandbox.store.update(intent).await?;
-        let event = format!("{}.requires_action", kind.object());
-        events::record(sandbox, &event, intent, None).await?;
-        if kind == Kind::Payment {
-            super::invoices::on_intent(sandbox, intent).await?;
-        }
-        return Ok(());
+        return require_action(sandbox, kind, intent, how.sandbox_base, how.return_url).await;
     }
     succeed(sandbox, kind, intent, false).await
+}
+
+/// The intent waits for the customer to pass 3-D Secure on the sandbox's challenge page.
+pub async fn require_action(
+    sandbox: &Sandbox,
+    kind: Kind,
+    intent: &mut Value,
+    sandbox_base: &str,
+    return_url: Option<String>,
+) -> Result<(), ApiError> {
+    let url = format!(
+        "{}/challenge/{}?client_secret={}",
+        sandbox_base,
+        intent["id"].as_str().unwrap_or_default(),
+        intent["client_secret"].as_str().unwrap_or_default()
+    );
+    intent["status"] = "requires_action".into();
+    intent["next_action"] = json!({
+        "type": "redirect_to_url",
+        "redirect_to_url": {
+            "url": url,
+            "return_url": return_url,
+        },
+    });
+    sandbox.store.update(intent).await?;
+    let event = format!("{}.requires_action", kind.object());
+    events::record(sandbox, &event, intent, None).await?;
+    if kind == Kind::Payment {
+        super::invoices::on_intent(sandbox, intent).await?;
+    }
+    Ok(())
 }
 
 /// The intent succeeded (after 3-D Secure when `authenticated`).

@@ -37,9 +37,9 @@ pub async fn raise(
 ) -> Result<Value, ApiError> {
     let mut invoice: Value = serde_json::from_str(include_str!("../templates/invoice.json")).unwrap_or_default();
     let id = new_id("in");
-    let now = sandbox.now();
     let mut customer =
         sandbox.store.get("customer", subscription["customer"].as_str().unwrap_or_default(), "customer").await?;
+    let now = sandbox.now_for(&customer).await?;
     // Invoice numbers run per customer: its prefix and next sequence number.
     let sequence = customer["next_invoice_sequence"].as_i64().unwrap_or(1);
     customer["next_invoice_sequence"] = (sequence + 1).into();
@@ -118,7 +118,8 @@ pub async fn raise(
 /// The invoice is paid (by `intent`, or nothing was due): the subscription it bills becomes
 /// active, keeping the card as its default when it asked to.
 async fn mark_paid(sandbox: &Sandbox, invoice: &mut Value, intent: Option<&Value>) -> Result<(), ApiError> {
-    let now = sandbox.now();
+    let customer = sandbox.store.get("customer", invoice["customer"].as_str().unwrap_or_default(), "customer").await?;
+    let now = sandbox.now_for(&customer).await?;
     invoice["status"] = "paid".into();
     invoice["amount_paid"] = invoice["amount_due"].clone();
     invoice["amount_remaining"] = 0.into();
@@ -167,16 +168,51 @@ pub async fn on_intent(sandbox: &Sandbox, intent: &Value) -> Result<(), ApiError
             mark_paid(sandbox, &mut invoice, Some(intent)).await
         }
         "requires_action" => {
-            events::record(sandbox, "invoice.payment_action_required", &invoice, None).await.map(|_| ())
+            events::record(sandbox, "invoice.payment_action_required", &invoice, None).await?;
+            renewal_unpaid(sandbox, &invoice).await
         }
-        "requires_payment_method" => {
-            invoice["attempted"] = true.into();
-            invoice["attempt_count"] = (invoice["attempt_count"].as_i64().unwrap_or_default() + 1).into();
-            sandbox.store.update(&invoice).await?;
-            events::record(sandbox, "invoice.payment_failed", &invoice, None).await.map(|_| ())
-        }
+        "requires_payment_method" => payment_failed(sandbox, &mut invoice).await,
         _ => Ok(()),
     }
+}
+
+/// An attempt to pay `invoice` failed (declined, or no card to charge).
+pub async fn payment_failed(sandbox: &Sandbox, invoice: &mut Value) -> Result<(), ApiError> {
+    invoice["attempted"] = true.into();
+    invoice["attempt_count"] = (invoice["attempt_count"].as_i64().unwrap_or_default() + 1).into();
+    sandbox.store.update(invoice).await?;
+    events::record(sandbox, "invoice.payment_failed", invoice, None).await?;
+    renewal_unpaid(sandbox, invoice).await
+}
+
+/// A renewal invoice is not paid: the subscription falls `past_due` (a first invoice leaves it
+/// `incomplete` instead).
+async fn renewal_unpaid(sandbox: &Sandbox, invoice: &Value) -> Result<(), ApiError> {
+    let Some(id) = invoice["subscription"].as_str().filter(|_| invoice["billing_reason"] == "subscription_cycle")
+    else {
+        return Ok(());
+    };
+    let mut subscription = sandbox.store.get("subscription", id, "subscription").await?;
+    if subscription["status"] != "active" {
+        return Ok(());
+    }
+    subscription["status"] = "past_due".into();
+    sandbox.store.update(&subscription).await?;
+    let previous = serde_json::Map::from_iter([("status".to_owned(), Value::from("active"))]);
+    events::record(sandbox, "customer.subscription.updated", &subscription, Some(previous)).await.map(|_| ())
+}
+
+/// Voids an open invoice (its subscription expired before it was paid).
+pub async fn void(sandbox: &Sandbox, id: &str, at: i64) -> Result<(), ApiError> {
+    let mut invoice = sandbox.store.get("invoice", id, "invoice").await?;
+    if invoice["status"] != "open" {
+        return Ok(());
+    }
+    invoice["status"] = "void".into();
+    invoice["status_transitions"]["voided_at"] = at.into();
+    invoice["amount_remaining"] = 0.into();
+    sandbox.store.update(&invoice).await?;
+    events::record(sandbox, "invoice.voided", &invoice, None).await.map(|_| ())
 }
 
 /// Drops `confirmation_secret` from every invoice in `object` unless an `expand[]` path asked

@@ -11,8 +11,10 @@ mod payment_intents;
 mod payment_methods;
 mod prices;
 mod products;
+mod renewals;
 mod setup_intents;
 mod subscriptions;
+mod test_clocks;
 
 use axum::{
     Json, Router,
@@ -57,6 +59,9 @@ pub fn router(sandbox: Sandbox) -> Router {
         )
         .route("/v1/invoices", get(invoices::list))
         .route("/v1/invoices/{id}", get(invoices::retrieve))
+        .route("/v1/test_helpers/test_clocks", get(test_clocks::list).post(test_clocks::create))
+        .route("/v1/test_helpers/test_clocks/{id}", get(test_clocks::retrieve).delete(test_clocks::delete))
+        .route("/v1/test_helpers/test_clocks/{id}/advance", post(test_clocks::advance))
         .route("/v1/events", get(events::list))
         .route("/v1/events/{id}", get(events::retrieve))
         .fallback(unrecognized)

@@ -73,7 +73,7 @@ pub async fn create(
         None => None,
     };
     let raw_items = params.objects("items")?.unwrap_or_default();
-    let now = sandbox.now();
+    let now = sandbox.now_for(&customer).await?;
     let id = new_id("sub");
     let mut items = Vec::new();
     let mut prices = Vec::new();

@@ -5,6 +5,7 @@ mod api;
 mod delivery;
 mod pages;
 mod payments;
+mod renewals;
 mod subscriptions;
 
 use billhook_sandbox::Sandbox;
