@@ -7,7 +7,7 @@ use axum::{
 use rand::Rng;
 use serde_json::{Map, Value};
 
-use super::{events, expand, list_response};
+use super::{answer, events, list_page, retrieve_object};
 use crate::{
     Sandbox,
     error::ApiError,
@@ -66,20 +66,15 @@ pub async fn create(State(sandbox): State<Sandbox>, mut params: Params) -> Resul
     params.finish()?;
     sandbox.store.insert(&customer).await?;
     events::record(&sandbox, "customer.created", &customer, None).await?;
-    expand(&sandbox, &mut customer, &paths).await?;
-    Ok(Json(customer))
+    answer(&sandbox, customer, &paths).await
 }
 
 pub async fn retrieve(
     State(sandbox): State<Sandbox>,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let paths = params.expand()?;
-    params.finish()?;
-    let mut customer = sandbox.store.get("customer", &id, "id").await?;
-    expand(&sandbox, &mut customer, &paths).await?;
-    Ok(Json(customer))
+    retrieve_object(&sandbox, "customer", &id, params).await
 }
 
 pub async fn update(
@@ -97,8 +92,7 @@ pub async fn update(
         sandbox.store.update(&customer).await?;
         events::record(&sandbox, "customer.updated", &customer, Some(changed)).await?;
     }
-    expand(&sandbox, &mut customer, &paths).await?;
-    Ok(Json(customer))
+    answer(&sandbox, customer, &paths).await
 }
 
 pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<Json<Value>, ApiError> {
@@ -106,9 +100,8 @@ pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<
     let email = params.string("email")?;
     let paths = params.expand()?;
     params.finish()?;
-    let (data, has_more) =
-        sandbox.store.list("customer", &page, |c| email.as_deref().is_none_or(|e| c["email"] == e)).await?;
-    let mut list = list_response("/v1/customers", data, has_more).0;
-    expand(&sandbox, &mut list, &paths).await?;
-    Ok(Json(list))
+    list_page(&sandbox, "customer", "/v1/customers", &page, &paths, |c| {
+        email.as_deref().is_none_or(|e| c["email"] == e)
+    })
+    .await
 }

@@ -4,10 +4,12 @@
 //! `last_setup_error`, `payment_intent.*` / `setup_intent.*`) and in what success means (money
 //! received / a card saved to the customer).
 
+use axum::Json;
+use http::HeaderMap;
 use serde_json::{Value, json};
 
-use super::{events, payment_methods};
-use crate::{Sandbox, cards::Behaviour, error::ApiError};
+use super::{Caller, answer, events, payment_methods, sandbox_base};
+use crate::{Sandbox, cards::Behaviour, error::ApiError, params::Params};
 
 /// Which intent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,55 @@ impl Kind {
             Self::Setup => "setup_intent_authentication_failure",
         }
     }
+}
+
+/// The intent `id`; with a publishable key only together with its client secret.
+async fn load(sandbox: &Sandbox, kind: Kind, caller: Caller, id: &str, params: &mut Params) -> Result<Value, ApiError> {
+    let given = params.string("client_secret")?;
+    let intent = sandbox.store.get(kind.object(), id, "intent").await?;
+    caller.check_client_secret(&intent, given.as_deref())?;
+    Ok(intent)
+}
+
+/// `GET /v1/{payment,setup}_intents/{id}`.
+pub async fn retrieve(
+    sandbox: &Sandbox,
+    kind: Kind,
+    caller: Caller,
+    id: &str,
+    mut params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let intent = load(sandbox, kind, caller, id, &mut params).await?;
+    let paths = params.expand()?;
+    params.finish()?;
+    answer(sandbox, intent, &paths).await
+}
+
+/// `POST /v1/{payment,setup}_intents/{id}/confirm` (`off_session` for payments only).
+pub async fn confirm_request(
+    sandbox: &Sandbox,
+    kind: Kind,
+    caller: Caller,
+    headers: &HeaderMap,
+    id: &str,
+    mut params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let mut intent = load(sandbox, kind, caller, id, &mut params).await?;
+    if let Some(method) = params.string("payment_method")? {
+        intent["payment_method"] = payment_methods::resolve(sandbox, &method, "payment_method").await?["id"].clone();
+    }
+    let off_session = if kind == Kind::Payment { params.boolean("off_session")?.unwrap_or(false) } else { false };
+    let return_url = params.string("return_url")?;
+    let paths = params.expand()?;
+    params.finish()?;
+    let status = intent["status"].as_str().unwrap_or_default();
+    if !["requires_payment_method", "requires_confirmation", "requires_action"].contains(&status) {
+        let name = if kind == Kind::Payment { "PaymentIntent" } else { "SetupIntent" };
+        return Err(ApiError::invalid(format!("You cannot confirm this {name} because it has a status of {status}.")));
+    }
+    let base = sandbox_base(headers);
+    confirm(sandbox, kind, &mut intent, Confirmation { off_session, return_url, sandbox_base: &base }).await?;
+    answer(sandbox, intent, &paths).await
 }
 
 /// Kept for a card once 3-D Secure passed while saving it: later off-session charges of a card

@@ -9,7 +9,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{events, expand, list_response};
+use super::{events, list_page, retrieve_object};
 use crate::{Sandbox, error::ApiError, params::Params, store::new_id};
 
 /// The InvoicePayment that links an invoice to the PaymentIntent paying it (a fixed id per
@@ -236,14 +236,9 @@ pub fn hide_confirmation_secrets(object: &mut Value, paths: &[String]) {
 pub async fn retrieve(
     State(sandbox): State<Sandbox>,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let paths = params.expand()?;
-    params.finish()?;
-    let mut invoice = sandbox.store.get("invoice", &id, "id").await?;
-    expand(&sandbox, &mut invoice, &paths).await?;
-    hide_confirmation_secrets(&mut invoice, &paths);
-    Ok(Json(invoice))
+    retrieve_object(&sandbox, "invoice", &id, params).await
 }
 
 pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<Json<Value>, ApiError> {
@@ -253,16 +248,10 @@ pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<
     let status = params.one_of("status", &["draft", "open", "paid", "uncollectible", "void"])?;
     let paths = params.expand()?;
     params.finish()?;
-    let (data, has_more) = sandbox
-        .store
-        .list("invoice", &page, |i| {
-            customer.as_deref().is_none_or(|c| i["customer"] == c)
-                && subscription.as_deref().is_none_or(|s| i["subscription"] == s)
-                && status.as_deref().is_none_or(|s| i["status"] == s)
-        })
-        .await?;
-    let mut list = list_response("/v1/invoices", data, has_more).0;
-    expand(&sandbox, &mut list, &paths).await?;
-    hide_confirmation_secrets(&mut list, &paths);
-    Ok(Json(list))
+    list_page(&sandbox, "invoice", "/v1/invoices", &page, &paths, |i| {
+        customer.as_deref().is_none_or(|c| i["customer"] == c)
+            && subscription.as_deref().is_none_or(|s| i["subscription"] == s)
+            && status.as_deref().is_none_or(|s| i["status"] == s)
+    })
+    .await
 }

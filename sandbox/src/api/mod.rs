@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 pub use events::API_VERSION;
 
-use crate::{Sandbox, error::ApiError, store::new_id};
+use crate::{Sandbox, error::ApiError, params::Params, store::new_id};
 
 /// The routes, relative to the mount point (`/sandbox/stripe`).
 pub fn router(sandbox: Sandbox) -> Router {
@@ -176,6 +176,40 @@ fn base64_decode(encoded: &str) -> Option<String> {
 /// Stripe's list envelope.
 pub fn list_response(url: &str, data: Vec<Value>, has_more: bool) -> Json<Value> {
     Json(json!({ "object": "list", "data": data, "has_more": has_more, "url": url }))
+}
+
+/// The answer with `object`: the ids named by `expand[]` replaced by their objects, and invoices'
+/// confirmation secrets only where asked for.
+pub async fn answer(sandbox: &Sandbox, mut object: Value, paths: &[String]) -> Result<Json<Value>, ApiError> {
+    expand(sandbox, &mut object, paths).await?;
+    invoices::hide_confirmation_secrets(&mut object, paths);
+    Ok(Json(object))
+}
+
+/// `GET /v1/<kind>s/{id}` for a kind with nothing more to it than `expand[]`.
+pub async fn retrieve_object(
+    sandbox: &Sandbox,
+    kind: &str,
+    id: &str,
+    mut params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let paths = params.expand()?;
+    params.finish()?;
+    let object = sandbox.store.get(kind, id, "id").await?;
+    answer(sandbox, object, &paths).await
+}
+
+/// One page of the `kind` objects that `keep` accepts, as Stripe's list at `url`.
+pub async fn list_page(
+    sandbox: &Sandbox,
+    kind: &str,
+    url: &str,
+    page: &crate::store::Page,
+    paths: &[String],
+    keep: impl Fn(&Value) -> bool,
+) -> Result<Json<Value>, ApiError> {
+    let (data, has_more) = sandbox.store.list(kind, page, keep).await?;
+    answer(sandbox, list_response(url, data, has_more).0, paths).await
 }
 
 /// Replaces each id named by an `expand[]` path (`invoice_settings.default_payment_method`,

@@ -9,9 +9,9 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::{
-    Caller, events, expand,
+    Caller, answer, events,
     intents::{self, Confirmation, Kind},
-    list_response, payment_methods, sandbox_base,
+    list_page, payment_methods, sandbox_base,
 };
 use crate::{
     Sandbox,
@@ -88,8 +88,7 @@ pub async fn create(
         )
         .await?;
     }
-    expand(&sandbox, &mut intent, &paths).await?;
-    Ok(Json(intent))
+    answer(&sandbox, intent, &paths).await
 }
 
 /// The PaymentIntent that pays `invoice` (confirmed later, in the browser with the invoice's
@@ -112,25 +111,13 @@ pub async fn for_invoice(sandbox: &Sandbox, invoice: &Value, save_card: bool) ->
     Ok(intent)
 }
 
-/// The intent `id`; with a publishable key only together with its client secret.
-async fn load(sandbox: &Sandbox, caller: Caller, id: &str, params: &mut Params) -> Result<Value, ApiError> {
-    let given = params.string("client_secret")?;
-    let intent = sandbox.store.get("payment_intent", id, "intent").await?;
-    caller.check_client_secret(&intent, given.as_deref())?;
-    Ok(intent)
-}
-
 pub async fn retrieve(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let mut intent = load(&sandbox, caller, &id, &mut params).await?;
-    let paths = params.expand()?;
-    params.finish()?;
-    expand(&sandbox, &mut intent, &paths).await?;
-    Ok(Json(intent))
+    intents::retrieve(&sandbox, Kind::Payment, caller, &id, params).await
 }
 
 pub async fn confirm(
@@ -138,32 +125,9 @@ pub async fn confirm(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let mut intent = load(&sandbox, caller, &id, &mut params).await?;
-    if let Some(method) = params.string("payment_method")? {
-        intent["payment_method"] = payment_methods::resolve(&sandbox, &method, "payment_method").await?["id"].clone();
-    }
-    let off_session = params.boolean("off_session")?.unwrap_or(false);
-    let return_url = params.string("return_url")?;
-    let paths = params.expand()?;
-    params.finish()?;
-    let status = intent["status"].as_str().unwrap_or_default();
-    if !["requires_payment_method", "requires_confirmation", "requires_action"].contains(&status) {
-        return Err(ApiError::invalid(format!(
-            "You cannot confirm this PaymentIntent because it has a status of {status}."
-        )));
-    }
-    let base = sandbox_base(&headers);
-    intents::confirm(
-        &sandbox,
-        Kind::Payment,
-        &mut intent,
-        Confirmation { off_session, return_url, sandbox_base: &base },
-    )
-    .await?;
-    expand(&sandbox, &mut intent, &paths).await?;
-    Ok(Json(intent))
+    intents::confirm_request(&sandbox, Kind::Payment, caller, &headers, &id, params).await
 }
 
 pub async fn cancel(
@@ -195,9 +159,8 @@ pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<
     let customer = params.string("customer")?;
     let paths = params.expand()?;
     params.finish()?;
-    let (data, has_more) =
-        sandbox.store.list("payment_intent", &page, |i| customer.as_deref().is_none_or(|c| i["customer"] == c)).await?;
-    let mut list = list_response("/v1/payment_intents", data, has_more).0;
-    expand(&sandbox, &mut list, &paths).await?;
-    Ok(Json(list))
+    list_page(&sandbox, "payment_intent", "/v1/payment_intents", &page, &paths, |i| {
+        customer.as_deref().is_none_or(|c| i["customer"] == c)
+    })
+    .await
 }

@@ -7,7 +7,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{events, expand, list_response};
+use super::{answer, events, list_response};
 use crate::{
     Sandbox,
     cards::{self, Behaviour, TestCard},
@@ -109,8 +109,7 @@ pub async fn create(State(sandbox): State<Sandbox>, mut params: Params) -> Resul
     let paths = params.expand()?;
     params.finish()?;
     sandbox.store.update(&method).await?;
-    expand(&sandbox, &mut method, &paths).await?;
-    Ok(Json(method))
+    answer(&sandbox, method, &paths).await
 }
 
 /// (year, month) of a Unix time.
@@ -126,9 +125,8 @@ pub async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     let paths = params.expand()?;
     params.finish()?;
-    let mut method = resolve(&sandbox, &id, "id").await?;
-    expand(&sandbox, &mut method, &paths).await?;
-    Ok(Json(method))
+    let method = resolve(&sandbox, &id, "id").await?;
+    answer(&sandbox, method, &paths).await
 }
 
 pub async fn attach_to(
@@ -142,8 +140,7 @@ pub async fn attach_to(
     sandbox.store.get("customer", &customer, "customer").await?;
     let mut method = resolve(&sandbox, &id, "id").await?;
     attach(&sandbox, &mut method, &customer).await?;
-    expand(&sandbox, &mut method, &paths).await?;
-    Ok(Json(method))
+    answer(&sandbox, method, &paths).await
 }
 
 pub async fn detach(

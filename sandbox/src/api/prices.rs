@@ -7,7 +7,7 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{events, expand, list_response};
+use super::{answer, events, list_page, retrieve_object};
 use crate::{
     Sandbox,
     error::ApiError,
@@ -113,20 +113,15 @@ pub async fn create(State(sandbox): State<Sandbox>, mut params: Params) -> Resul
     params.finish()?;
     sandbox.store.insert(&price).await?;
     events::record(&sandbox, "price.created", &price, None).await?;
-    expand(&sandbox, &mut price, &paths).await?;
-    Ok(Json(price))
+    answer(&sandbox, price, &paths).await
 }
 
 pub async fn retrieve(
     State(sandbox): State<Sandbox>,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let paths = params.expand()?;
-    params.finish()?;
-    let mut price = sandbox.store.get("price", &id, "id").await?;
-    expand(&sandbox, &mut price, &paths).await?;
-    Ok(Json(price))
+    retrieve_object(&sandbox, "price", &id, params).await
 }
 
 pub async fn update(
@@ -142,8 +137,7 @@ pub async fn update(
         sandbox.store.update(&price).await?;
         events::record(&sandbox, "price.updated", &price, Some(previous)).await?;
     }
-    expand(&sandbox, &mut price, &paths).await?;
-    Ok(Json(price))
+    answer(&sandbox, price, &paths).await
 }
 
 pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<Json<Value>, ApiError> {
@@ -158,17 +152,12 @@ pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<
     }
     let paths = params.expand()?;
     params.finish()?;
-    let (data, has_more) = sandbox
-        .store
-        .list("price", &page, |p| {
-            active.is_none_or(|a| p["active"] == a)
-                && product.as_deref().is_none_or(|id| p["product"] == id)
-                && kind.as_deref().is_none_or(|t| p["type"] == t)
-                && currency.as_deref().is_none_or(|c| p["currency"] == c)
-                && lookup_keys.as_ref().is_none_or(|keys| keys.iter().any(|k| p["lookup_key"] == k.as_str()))
-        })
-        .await?;
-    let mut list = list_response("/v1/prices", data, has_more).0;
-    expand(&sandbox, &mut list, &paths).await?;
-    Ok(Json(list))
+    list_page(&sandbox, "price", "/v1/prices", &page, &paths, |p| {
+        active.is_none_or(|a| p["active"] == a)
+            && product.as_deref().is_none_or(|id| p["product"] == id)
+            && kind.as_deref().is_none_or(|t| p["type"] == t)
+            && currency.as_deref().is_none_or(|c| p["currency"] == c)
+            && lookup_keys.as_ref().is_none_or(|keys| keys.iter().any(|k| p["lookup_key"] == k.as_str()))
+    })
+    .await
 }

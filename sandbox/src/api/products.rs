@@ -7,7 +7,7 @@ use axum::{
 };
 use serde_json::{Map, Value};
 
-use super::{events, expand, list_response};
+use super::{answer, events, list_page, retrieve_object};
 use crate::{
     Sandbox,
     error::ApiError,
@@ -73,20 +73,15 @@ pub async fn create(State(sandbox): State<Sandbox>, mut params: Params) -> Resul
     params.finish()?;
     sandbox.store.insert(&product).await?;
     events::record(&sandbox, "product.created", &product, None).await?;
-    expand(&sandbox, &mut product, &paths).await?;
-    Ok(Json(product))
+    answer(&sandbox, product, &paths).await
 }
 
 pub async fn retrieve(
     State(sandbox): State<Sandbox>,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let paths = params.expand()?;
-    params.finish()?;
-    let mut product = sandbox.store.get("product", &id, "id").await?;
-    expand(&sandbox, &mut product, &paths).await?;
-    Ok(Json(product))
+    retrieve_object(&sandbox, "product", &id, params).await
 }
 
 pub async fn update(
@@ -105,8 +100,7 @@ pub async fn update(
         sandbox.store.update(&product).await?;
         events::record(&sandbox, "product.updated", &product, Some(changed)).await?;
     }
-    expand(&sandbox, &mut product, &paths).await?;
-    Ok(Json(product))
+    answer(&sandbox, product, &paths).await
 }
 
 pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<Json<Value>, ApiError> {
@@ -115,14 +109,9 @@ pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<
     let ids = params.strings("ids")?;
     let paths = params.expand()?;
     params.finish()?;
-    let (data, has_more) = sandbox
-        .store
-        .list("product", &page, |p| {
-            active.is_none_or(|a| p["active"] == a)
-                && ids.as_ref().is_none_or(|ids| ids.iter().any(|id| p["id"] == id.as_str()))
-        })
-        .await?;
-    let mut list = list_response("/v1/products", data, has_more).0;
-    expand(&sandbox, &mut list, &paths).await?;
-    Ok(Json(list))
+    list_page(&sandbox, "product", "/v1/products", &page, &paths, |p| {
+        active.is_none_or(|a| p["active"] == a)
+            && ids.as_ref().is_none_or(|ids| ids.iter().any(|id| p["id"] == id.as_str()))
+    })
+    .await
 }

@@ -10,7 +10,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::{
-    Caller, events, expand,
+    Caller, answer, events,
     intents::{self, Confirmation, Kind},
     payment_methods, sandbox_base,
 };
@@ -69,28 +69,16 @@ pub async fn create(
         let how = Confirmation { off_session: false, return_url, sandbox_base: &base };
         intents::confirm(&sandbox, Kind::Setup, &mut intent, how).await?;
     }
-    expand(&sandbox, &mut intent, &paths).await?;
-    Ok(Json(intent))
-}
-
-async fn load(sandbox: &Sandbox, caller: Caller, id: &str, params: &mut Params) -> Result<Value, ApiError> {
-    let given = params.string("client_secret")?;
-    let intent = sandbox.store.get("setup_intent", id, "intent").await?;
-    caller.check_client_secret(&intent, given.as_deref())?;
-    Ok(intent)
+    answer(&sandbox, intent, &paths).await
 }
 
 pub async fn retrieve(
     State(sandbox): State<Sandbox>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let mut intent = load(&sandbox, caller, &id, &mut params).await?;
-    let paths = params.expand()?;
-    params.finish()?;
-    expand(&sandbox, &mut intent, &paths).await?;
-    Ok(Json(intent))
+    intents::retrieve(&sandbox, Kind::Setup, caller, &id, params).await
 }
 
 pub async fn confirm(
@@ -98,31 +86,9 @@ pub async fn confirm(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let mut intent = load(&sandbox, caller, &id, &mut params).await?;
-    if let Some(method) = params.string("payment_method")? {
-        intent["payment_method"] = payment_methods::resolve(&sandbox, &method, "payment_method").await?["id"].clone();
-    }
-    let return_url = params.string("return_url")?;
-    let paths = params.expand()?;
-    params.finish()?;
-    let status = intent["status"].as_str().unwrap_or_default();
-    if !["requires_payment_method", "requires_confirmation", "requires_action"].contains(&status) {
-        return Err(ApiError::invalid(format!(
-            "You cannot confirm this SetupIntent because it has a status of {status}."
-        )));
-    }
-    let base = sandbox_base(&headers);
-    intents::confirm(
-        &sandbox,
-        Kind::Setup,
-        &mut intent,
-        Confirmation { off_session: false, return_url, sandbox_base: &base },
-    )
-    .await?;
-    expand(&sandbox, &mut intent, &paths).await?;
-    Ok(Json(intent))
+    intents::confirm_request(&sandbox, Kind::Setup, caller, &headers, &id, params).await
 }
 
 pub async fn cancel(

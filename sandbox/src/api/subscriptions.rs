@@ -16,7 +16,7 @@ use super::{
     events, expand,
     intents::{self, Confirmation, Kind},
     invoices::{self, Line},
-    list_response, sandbox_base,
+    list_page, retrieve_object, sandbox_base,
 };
 use crate::{
     Sandbox,
@@ -39,7 +39,7 @@ fn plan_of(price: &Value) -> Value {
 }
 
 /// Answers with `subscription` as stored now, expanded as asked.
-async fn answer(sandbox: &Sandbox, id: &str, paths: &[String]) -> Result<Json<Value>, ApiError> {
+async fn answer_current(sandbox: &Sandbox, id: &str, paths: &[String]) -> Result<Json<Value>, ApiError> {
     let mut subscription = sandbox.store.get("subscription", id, "id").await?;
     expand(sandbox, &mut subscription, paths).await?;
     invoices::hide_confirmation_secrets(&mut subscription, paths);
@@ -185,17 +185,15 @@ pub async fn create(
             tracing::debug!(subscription = %id, error = %e.message, "the first payment failed; the subscription stays incomplete");
         }
     }
-    answer(&sandbox, &id, &paths).await
+    answer_current(&sandbox, &id, &paths).await
 }
 
 pub async fn retrieve(
     State(sandbox): State<Sandbox>,
     Path(id): Path<String>,
-    mut params: Params,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let paths = params.expand()?;
-    params.finish()?;
-    answer(&sandbox, &id, &paths).await
+    retrieve_object(&sandbox, "subscription", &id, params).await
 }
 
 pub async fn update(
@@ -240,7 +238,7 @@ pub async fn update(
         sandbox.store.update(&subscription).await?;
         events::record(&sandbox, "customer.subscription.updated", &subscription, Some(previous)).await?;
     }
-    answer(&sandbox, &id, &paths).await
+    answer_current(&sandbox, &id, &paths).await
 }
 
 /// `DELETE /v1/subscriptions/{id}`: cancels now.
@@ -262,7 +260,7 @@ pub async fn cancel(
     subscription["cancellation_details"]["reason"] = "cancellation_requested".into();
     sandbox.store.update(&subscription).await?;
     events::record(&sandbox, "customer.subscription.deleted", &subscription, None).await?;
-    answer(&sandbox, &id, &paths).await
+    answer_current(&sandbox, &id, &paths).await
 }
 
 pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<Json<Value>, ApiError> {
@@ -286,25 +284,19 @@ pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<
     )?;
     let paths = params.expand()?;
     params.finish()?;
-    let (data, has_more) = sandbox
-        .store
-        .list("subscription", &page, |s| {
-            let state = s["status"].as_str().unwrap_or_default();
-            customer.as_deref().is_none_or(|c| s["customer"] == c)
-                && price.as_deref().is_none_or(|p| {
-                    s["items"]["data"].as_array().is_some_and(|i| i.iter().any(|i| i["price"]["id"] == p))
-                })
-                && match status.as_deref() {
-                    // Stripe's default: every subscription not canceled.
-                    None => state != "canceled",
-                    Some("all") => true,
-                    Some("ended") => ["canceled", "incomplete_expired"].contains(&state),
-                    Some(wanted) => state == wanted,
-                }
-        })
-        .await?;
-    let mut list = list_response("/v1/subscriptions", data, has_more).0;
-    expand(&sandbox, &mut list, &paths).await?;
-    invoices::hide_confirmation_secrets(&mut list, &paths);
-    Ok(Json(list))
+    list_page(&sandbox, "subscription", "/v1/subscriptions", &page, &paths, |s| {
+        let state = s["status"].as_str().unwrap_or_default();
+        customer.as_deref().is_none_or(|c| s["customer"] == c)
+            && price
+                .as_deref()
+                .is_none_or(|p| s["items"]["data"].as_array().is_some_and(|i| i.iter().any(|i| i["price"]["id"] == p)))
+            && match status.as_deref() {
+                // Stripe's default: every subscription not canceled.
+                None => state != "canceled",
+                Some("all") => true,
+                Some("ended") => ["canceled", "incomplete_expired"].contains(&state),
+                Some(wanted) => state == wanted,
+            }
+    })
+    .await
 }
