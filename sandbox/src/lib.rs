@@ -11,14 +11,15 @@
 //! key that reaches an intent with its client secret (as Stripe.js does); subscriptions with
 //! several items, paid through their first invoice's `confirmation_secret`
 //! (`default_incomplete`) or at once with a saved card (`allow_incomplete`), keeping the paying
-//! card, cancelled at period end or now; test clocks whose advance renews subscriptions
+//! card, changed (a new price or quantity on an item, items added or deleted, prorated by the
+//! day: invoiced now, carried to the next renewal, or not at all; previewed with
+//! `create_preview`), cancelled at period end or now; test clocks whose advance renews subscriptions
 //! (invoices charged off-session with the saved card; `past_due` with
 //! `invoice.payment_action_required` or `invoice.payment_failed` when it cannot be), ends the
 //! ones set to cancel and expires those left `incomplete` for 23 hours; and an event for every
 //! change, listed by
 //! `GET /v1/events` and delivered, signed, to Billhook's own webhook endpoint (retried until it
-//! answers 2xx; optionally shuffled and duplicated). Changing a subscription's items (proration,
-//! `create_preview`) and the Stripe.js stand-in are still to come.
+//! answers 2xx; optionally shuffled and duplicated). The Stripe.js stand-in is still to come.
 //!
 //! Each object starts from Stripe's own sample of it (`templates/`, from Stripe's published
 //! fixtures), so no field Stripe sends is missing.

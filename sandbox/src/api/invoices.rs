@@ -24,6 +24,48 @@ pub struct Line<'a> {
     pub quantity: i64,
     pub item_id: &'a str,
     pub period: (i64, i64),
+    /// A proration's amount (a credit is negative); None: the price times the quantity.
+    pub proration: Option<i64>,
+}
+
+impl Line<'_> {
+    fn amount(&self) -> i64 {
+        self.proration
+            .unwrap_or_else(|| self.price["unit_amount"].as_i64().unwrap_or_default().saturating_mul(self.quantity))
+    }
+}
+
+/// The lines of an invoice `id` in `currency` for `subscription`, and their total.
+pub fn lines_of(id: &str, currency: &Value, subscription: &Value, lines: &[Line<'_>]) -> (Vec<Value>, i64) {
+    let mut data = Vec::new();
+    let mut total = 0_i64;
+    for line in lines {
+        let amount = line.amount();
+        total = total.saturating_add(amount);
+        let mut item: Value = serde_json::from_str(include_str!("../templates/line_item.json")).unwrap_or_default();
+        item["id"] = new_id("il").into();
+        item["invoice"] = id.into();
+        item["amount"] = amount.into();
+        item["subtotal"] = amount.into();
+        item["currency"] = currency.clone();
+        item["quantity"] = line.quantity.into();
+        item["quantity_decimal"] = line.quantity.to_string().into();
+        item["period"] = json!({ "start": line.period.0, "end": line.period.1 });
+        let name = line.price["nickname"].as_str().unwrap_or("plan");
+        item["description"] = match line.proration {
+            Some(credit) if credit < 0 => format!("Unused time on {} x {name}", line.quantity),
+            Some(_) => format!("Remaining time on {} x {name}", line.quantity),
+            None => format!("{} x {name}", line.quantity),
+        }
+        .into();
+        item["parent"]["subscription_item_details"]["proration"] = line.proration.is_some().into();
+        item["parent"]["subscription_item_details"]["subscription"] = subscription["id"].clone();
+        item["parent"]["subscription_item_details"]["subscription_item"] = line.item_id.into();
+        item["pricing"]["price_details"] = json!({ "price": line.price["id"], "product": line.price["product"] });
+        item["pricing"]["unit_amount_decimal"] = line.price["unit_amount_decimal"].clone();
+        data.push(item);
+    }
+    (data, total)
 }
 
 /// Raises and finalizes the invoice of `subscription` for `lines`; for an amount due, makes the
@@ -45,29 +87,16 @@ pub async fn raise(
     customer["next_invoice_sequence"] = (sequence + 1).into();
     sandbox.store.update(&customer).await?;
     let currency = subscription["currency"].clone();
-    let mut data = Vec::new();
-    let mut total = 0_i64;
-    for line in lines {
-        let amount = line.price["unit_amount"].as_i64().unwrap_or_default().saturating_mul(line.quantity);
-        total = total.saturating_add(amount);
-        let mut item: Value = serde_json::from_str(include_str!("../templates/line_item.json")).unwrap_or_default();
-        item["id"] = new_id("il").into();
-        item["invoice"] = id.clone().into();
-        item["amount"] = amount.into();
-        item["subtotal"] = amount.into();
-        item["currency"] = currency.clone();
-        item["quantity"] = line.quantity.into();
-        item["quantity_decimal"] = line.quantity.to_string().into();
-        item["period"] = json!({ "start": line.period.0, "end": line.period.1 });
-        item["description"] =
-            format!("{} x {}", line.quantity, line.price["nickname"].as_str().unwrap_or("plan")).into();
-        item["parent"]["subscription_item_details"]["subscription"] = subscription["id"].clone();
-        item["parent"]["subscription_item_details"]["subscription_item"] = line.item_id.into();
-        item["pricing"]["price_details"] = json!({ "price": line.price["id"], "product": line.price["product"] });
-        item["pricing"]["unit_amount_decimal"] = line.price["unit_amount_decimal"].clone();
-        data.push(item);
-    }
-    let (start, end) = lines.first().map_or((now, now), |l| l.period);
+    let (data, total) = lines_of(&id, &currency, subscription, lines);
+    // A credit larger than the charges goes to the customer's balance; nothing is due.
+    let total = if total < 0 {
+        customer["balance"] = (customer["balance"].as_i64().unwrap_or_default() + total).into();
+        sandbox.store.update(&customer).await?;
+        0
+    } else {
+        total
+    };
+    let (start, end) = lines.iter().find(|l| l.proration.is_none()).or(lines.first()).map_or((now, now), |l| l.period);
     invoice["id"] = id.clone().into();
     invoice["created"] = now.into();
     invoice["customer"] = customer["id"].clone();

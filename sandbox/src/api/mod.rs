@@ -13,6 +13,7 @@ mod prices;
 mod products;
 mod renewals;
 mod setup_intents;
+mod subscription_changes;
 mod subscriptions;
 mod test_clocks;
 
@@ -58,6 +59,7 @@ pub fn router(sandbox: Sandbox) -> Router {
             get(subscriptions::retrieve).post(subscriptions::update).delete(subscriptions::cancel),
         )
         .route("/v1/invoices", get(invoices::list))
+        .route("/v1/invoices/create_preview", post(subscription_changes::preview))
         .route("/v1/invoices/{id}", get(invoices::retrieve))
         .route("/v1/test_helpers/test_clocks", get(test_clocks::list).post(test_clocks::create))
         .route("/v1/test_helpers/test_clocks/{id}", get(test_clocks::retrieve).delete(test_clocks::delete))

@@ -10,6 +10,7 @@ use super::{
     events,
     intents::{self, Confirmation, Kind},
     invoices::{self, Line},
+    subscription_changes,
 };
 use crate::{Sandbox, error::ApiError, periods, store::Page};
 
@@ -89,25 +90,40 @@ async fn renew(sandbox: &Sandbox, mut subscription: Value, at: i64, sandbox_base
     }
     sandbox.store.update(&subscription).await?;
     events::record(sandbox, "customer.subscription.updated", &subscription, previous(&[("items", old_items)])).await?;
-    let lines: Vec<Line<'_>> = lines_data
+    // Prorations waiting since a change in the last period come first, then the new period.
+    let pending = subscription_changes::take_pending(sandbox, subscription["id"].as_str().unwrap_or_default()).await?;
+    let lines: Vec<Line<'_>> = pending
         .iter()
-        .map(|(price, quantity, item, period)| Line {
+        .map(|p| p.line())
+        .chain(lines_data.iter().map(|(price, quantity, item, period)| Line {
             price,
             quantity: *quantity,
             item_id: item.as_str().unwrap_or_default(),
             period: *period,
-        })
+            proration: None,
+        }))
         .collect();
     let invoice = invoices::raise(sandbox, &subscription, &lines, "subscription_cycle", false).await?;
     let mut stored =
         sandbox.store.get("subscription", subscription["id"].as_str().unwrap_or_default(), "subscription").await?;
     stored["latest_invoice"] = invoice["id"].clone();
     sandbox.store.update(&stored).await?;
+    charge_saved_card(sandbox, &stored, &invoice, sandbox_base).await
+}
+
+/// Charges `invoice` off-session to the subscription's (or customer's) saved card, as Stripe
+/// does for renewals: paid; declined (`invoice.payment_failed`); or waiting for the customer
+/// (`invoice.payment_action_required`; Billhook mails them a link).
+pub async fn charge_saved_card(
+    sandbox: &Sandbox,
+    subscription: &Value,
+    invoice: &Value,
+    sandbox_base: &str,
+) -> Result<(), ApiError> {
     if invoice["status"] != "open" {
         return Ok(());
     }
-
-    // Charge the saved card off-session, as Stripe does.
+    let stored = subscription;
     let customer = sandbox.store.get("customer", stored["customer"].as_str().unwrap_or_default(), "customer").await?;
     let card = [&stored["default_payment_method"], &customer["invoice_settings"]["default_payment_method"]]
         .into_iter()
@@ -130,7 +146,7 @@ async fn renew(sandbox: &Sandbox, mut subscription: Value, at: i64, sandbox_base
             intents::require_action(sandbox, Kind::Payment, &mut intent, sandbox_base, None).await
         }
         Err(e) => {
-            tracing::debug!(subscription = %stored["id"], error = %e.message, "renewal declined");
+            tracing::debug!(subscription = %stored["id"], error = %e.message, "charge declined");
             Ok(())
         }
     }

@@ -16,7 +16,7 @@ use super::{
     events, expand,
     intents::{self, Confirmation, Kind},
     invoices::{self, Line},
-    list_page, retrieve_object, sandbox_base,
+    list_page, renewals, retrieve_object, sandbox_base, subscription_changes,
 };
 use crate::{
     Sandbox,
@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// The legacy `plan` Stripe still sends beside each item's price.
-fn plan_of(price: &Value) -> Value {
+pub(super) fn plan_of(price: &Value) -> Value {
     json!({
         "id": price["id"], "object": "plan", "active": price["active"], "amount": price["unit_amount"],
         "amount_decimal": price["unit_amount_decimal"], "billing_scheme": "per_unit", "created": price["created"],
@@ -158,6 +158,7 @@ pub async fn create(
             quantity: *quantity,
             item_id: item["id"].as_str().unwrap_or_default(),
             period,
+            proration: None,
         })
         .collect();
     let invoice =
@@ -198,6 +199,7 @@ pub async fn retrieve(
 
 pub async fn update(
     State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     mut params: Params,
 ) -> Result<Json<Value>, ApiError> {
@@ -222,11 +224,25 @@ pub async fn update(
     if let Some(update) = params.metadata()? {
         apply_metadata(&mut subscription["metadata"], update);
     }
-    if params.objects("items")?.is_some() {
-        return Err(ApiError::invalid_param("items", "Changing items is not in the sandbox yet.".into()));
-    }
+    let behaviour = params.one_of("proration_behavior", &["create_prorations", "always_invoice", "none"])?;
+    let behaviour = behaviour.unwrap_or_else(|| "create_prorations".into());
+    let proration_date = params.integer("proration_date")?;
+    let item_changes = match params.objects("items")? {
+        Some(raw) => subscription_changes::parse(&sandbox, raw).await?,
+        None => Vec::new(),
+    };
     let paths = params.expand()?;
     params.finish()?;
+    let mut prorations = Vec::new();
+    if !item_changes.is_empty() {
+        let customer =
+            sandbox.store.get("customer", subscription["customer"].as_str().unwrap_or_default(), "customer").await?;
+        let at = proration_date.unwrap_or(sandbox.now_for(&customer).await?);
+        prorations = subscription_changes::apply(&mut subscription, item_changes, at)?;
+        if behaviour == "none" {
+            prorations.clear();
+        }
+    }
     let previous: Map<String, Value> = before
         .as_object()
         .into_iter()
@@ -237,6 +253,16 @@ pub async fn update(
     if !previous.is_empty() {
         sandbox.store.update(&subscription).await?;
         events::record(&sandbox, "customer.subscription.updated", &subscription, Some(previous)).await?;
+    }
+    if !prorations.is_empty() && behaviour == "create_prorations" {
+        subscription_changes::keep_pending(&sandbox, &subscription, &prorations).await?;
+    } else if !prorations.is_empty() {
+        // always_invoice: the prorations are invoiced and charged now.
+        let lines: Vec<_> = prorations.iter().map(subscription_changes::Proration::line).collect();
+        let invoice = invoices::raise(&sandbox, &subscription, &lines, "subscription_update", false).await?;
+        subscription["latest_invoice"] = invoice["id"].clone();
+        sandbox.store.update(&subscription).await?;
+        renewals::charge_saved_card(&sandbox, &subscription, &invoice, &sandbox_base(&headers)).await?;
     }
     answer_current(&sandbox, &id, &paths).await
 }

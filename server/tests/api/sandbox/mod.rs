@@ -2,6 +2,7 @@
 //! deliveries to Billhook's own endpoint (`delivery.rs`), and what pages show of it (`pages.rs`).
 
 mod api;
+mod changes;
 mod delivery;
 mod pages;
 mod payments;
