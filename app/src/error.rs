@@ -192,6 +192,13 @@ mod from_core {
         }
     }
 
+    impl From<billhook_sandbox::ApiError> for AppError {
+        /// A request the sandbox refused is the operator's to change; its own failure is ours.
+        fn from(e: billhook_sandbox::ApiError) -> Self {
+            if e.status.is_client_error() { Self::Invalid } else { Self::internal("the Stripe sandbox failed", e) }
+        }
+    }
+
     impl From<tower_sessions::session::Error> for AppError {
         fn from(e: tower_sessions::session::Error) -> Self {
             Self::internal("session store failed", e)

@@ -18,6 +18,8 @@ test("the admin sees the sandbox's keys, and they open the sandbox's API", async
   const secret = (await page.getByTestId("sandbox-secret-key").textContent()) ?? "";
   expect(secret).toMatch(/^sk_test_/);
   await expect(page.getByTestId("sandbox-publishable-key")).toHaveText(/^pk_test_/);
+  await expect(page.getByTestId("sandbox-clocks")).toBeVisible();
+  await expect(page.getByTestId("sandbox-deliveries")).toBeVisible();
 
   const refused = await request.get("/sandbox/stripe/v1/customers");
   expect(refused.status()).toBe(401);

@@ -26,6 +26,7 @@
 
 mod api;
 mod cards;
+mod controls;
 mod delivery;
 mod error;
 mod form;
@@ -39,6 +40,7 @@ use std::sync::Arc;
 use billhook_core::{Db, clock};
 
 pub use api::API_VERSION;
+pub use controls::{Advance, ClockSummary, DeliverySummary};
 pub use delivery::DeliveryOptions;
 pub use error::ApiError;
 pub use keys::Keys;
@@ -59,6 +61,9 @@ pub struct Sandbox {
     keys: Arc<Keys>,
     /// Wakes this node's delivery loop when an event is recorded.
     deliveries_due: Arc<tokio::sync::Notify>,
+    /// Where browsers reach the sandbox (`http://HOST/sandbox/stripe`), for the links of work
+    /// not started by a request (an operator advancing a clock).
+    public_base: String,
 }
 
 impl Sandbox {
@@ -66,7 +71,19 @@ impl Sandbox {
     /// `configured`: the API key pair from the configuration (secret, publishable), if any.
     pub async fn open(db: Db, configured: Option<(String, String)>) -> Result<Self, SandboxError> {
         let keys = Keys::load(&db, configured).await?;
-        Ok(Self { store: store::Store::new(db), keys: Arc::new(keys), deliveries_due: Arc::default() })
+        Ok(Self {
+            store: store::Store::new(db),
+            keys: Arc::new(keys),
+            deliveries_due: Arc::default(),
+            public_base: "http://127.0.0.1/sandbox/stripe".into(),
+        })
+    }
+
+    /// Where browsers reach the sandbox (`http://HOST/sandbox/stripe`).
+    #[must_use]
+    pub fn with_public_base(mut self, base: String) -> Self {
+        self.public_base = base;
+        self
     }
 
     pub fn keys(&self) -> &Keys {

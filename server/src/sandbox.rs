@@ -50,14 +50,19 @@ pub fn wanted(settings: &Settings) -> anyhow::Result<bool> {
 /// Where this node delivers the sandbox's events: its own webhook endpoint (the public URL when
 /// one is set, else the address it listens on - loopback when it listens on every address).
 pub fn delivery_options(settings: &Settings, listening: std::net::SocketAddr) -> DeliveryOptions {
-    let base = match &settings.public_url {
+    DeliveryOptions {
+        endpoint: format!("{}/webhooks/stripe", site_base(settings, listening)),
+        shuffle_and_duplicate: settings.sandbox_shuffle_deliveries,
+    }
+}
+
+/// This node as a browser or the node itself reaches it: the public URL when one is set, else
+/// the address it listens on (loopback when it listens on every address).
+pub fn site_base(settings: &Settings, listening: std::net::SocketAddr) -> String {
+    match &settings.public_url {
         Some(url) => url.as_str().trim_end_matches('/').to_owned(),
         None if listening.ip().is_unspecified() => format!("http://127.0.0.1:{}", listening.port()),
         None => format!("http://{listening}"),
-    };
-    DeliveryOptions {
-        endpoint: format!("{base}/webhooks/stripe"),
-        shuffle_and_duplicate: settings.sandbox_shuffle_deliveries,
     }
 }
 

@@ -71,6 +71,11 @@ impl Application {
         let port = listening.port();
         let mut deliveries = None;
         if let Some(sandbox) = crate::sandbox::open(settings, &state.db).await? {
+            let sandbox = sandbox.with_public_base(format!(
+                "{}{}",
+                crate::sandbox::site_base(settings, listening),
+                crate::sandbox::MOUNT
+            ));
             state.webhooks.verifier = state.webhooks.verifier.clone().with_secret(&sandbox.keys().webhook_secret);
             let options = crate::sandbox::delivery_options(settings, listening);
             deliveries = Some((sandbox.clone(), options));

@@ -11,11 +11,11 @@ mod payment_intents;
 mod payment_methods;
 mod prices;
 mod products;
-mod renewals;
+pub(crate) mod renewals;
 mod setup_intents;
 mod subscription_changes;
 mod subscriptions;
-mod test_clocks;
+pub(crate) mod test_clocks;
 
 use axum::{
     Json, Router,

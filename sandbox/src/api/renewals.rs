@@ -18,7 +18,7 @@ use crate::{Sandbox, error::ApiError, periods, store::Page};
 const INCOMPLETE_FOR: i64 = 23 * 3600;
 
 /// The next moment something happens to `subscription`, if anything will.
-fn next_boundary(subscription: &Value) -> Option<i64> {
+pub fn next_boundary(subscription: &Value) -> Option<i64> {
     match subscription["status"].as_str()? {
         "incomplete" => Some(subscription["created"].as_i64()? + INCOMPLETE_FOR),
         "active" | "past_due" | "trialing" | "unpaid" => {

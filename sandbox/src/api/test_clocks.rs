@@ -53,7 +53,13 @@ pub async fn advance(
 ) -> Result<Json<Value>, ApiError> {
     let to = params.integer("frozen_time")?.ok_or_else(|| ApiError::missing_param("frozen_time"))?;
     params.finish()?;
-    let mut clock = sandbox.store.get(OBJECT, &id, "id").await?;
+    Ok(Json(advance_to(&sandbox, &id, to, &sandbox_base(&headers)).await?))
+}
+
+/// Moves clock `id` forward to `to`, running every renewal on the way (`sandbox_base`: where
+/// the challenge pages of renewals that need the customer are reached).
+pub async fn advance_to(sandbox: &Sandbox, id: &str, to: i64, sandbox_base: &str) -> Result<Value, ApiError> {
+    let mut clock = sandbox.store.get(OBJECT, id, "id").await?;
     let from = clock["frozen_time"].as_i64().unwrap_or_default();
     if to <= from {
         return Err(ApiError::invalid_param("frozen_time", "A test clock can only move forward.".into()));
@@ -67,14 +73,14 @@ pub async fn advance(
     clock["status"] = "advancing".into();
     clock["status_details"] = json!({ "advancing": { "target_frozen_time": to } });
     sandbox.store.update(&clock).await?;
-    events::record(&sandbox, "test_helpers.test_clock.advancing", &clock, None).await?;
-    renewals::run(&sandbox, &mut clock, to, &sandbox_base(&headers)).await?;
+    events::record(sandbox, "test_helpers.test_clock.advancing", &clock, None).await?;
+    renewals::run(sandbox, &mut clock, to, sandbox_base).await?;
     clock["frozen_time"] = to.into();
     clock["status"] = "ready".into();
     clock["status_details"] = json!({});
     sandbox.store.update(&clock).await?;
-    events::record(&sandbox, "test_helpers.test_clock.ready", &clock, None).await?;
-    Ok(Json(clock))
+    events::record(sandbox, "test_helpers.test_clock.ready", &clock, None).await?;
+    Ok(clock)
 }
 
 pub async fn delete(

@@ -3,6 +3,7 @@
 
 mod overview;
 mod sandbox;
+mod sandbox_activity;
 
 use leptos::prelude::*;
 use leptos_router::{

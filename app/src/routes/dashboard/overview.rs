@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use super::sandbox::SandboxControls;
+use super::{sandbox::SandboxControls, sandbox_activity::SandboxActivity};
 use crate::{
     AppError,
     components::{data::Loaded, table::Table, time::Time},
@@ -54,6 +54,7 @@ pub fn AdminOverview() -> impl IntoView {
             </Loaded>
         </section>
         <SandboxControls />
+        <SandboxActivity />
     }
 }
 
