@@ -66,6 +66,23 @@ pub fn site_base(settings: &Settings, listening: std::net::SocketAddr) -> String
     }
 }
 
+/// Billhook's Stripe client pointed at the sandbox, for the reconciliation job when no Stripe key
+/// is set: the sandbox's secret key (kept in the database, so any node reads it) and the web
+/// nodes' address (`BILLHOOK_PUBLIC_URL`, else this node's `LEPTOS_SITE_ADDR`: in a cluster whose
+/// scheduler serves no web, set the public URL). None: the sandbox is off.
+pub async fn stripe_client(
+    settings: &Settings,
+    db: &Db,
+    site_addr: std::net::SocketAddr,
+) -> anyhow::Result<Option<billhook_core::stripe_api::StripeApi>> {
+    let Some(sandbox) = open(settings, db).await? else { return Ok(None) };
+    let base = format!("{}{MOUNT}", site_base(settings, site_addr));
+    let client =
+        billhook_core::stripe_api::StripeApi::new(&sandbox.keys().secret, &base, std::time::Duration::from_secs(30))
+            .context("a Stripe client for the sandbox")?;
+    Ok(Some(client))
+}
+
 /// Opens the sandbox when [`wanted`].
 pub async fn open(settings: &Settings, db: &Db) -> anyhow::Result<Option<Sandbox>> {
     if !wanted(settings)? {

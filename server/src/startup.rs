@@ -124,7 +124,13 @@ pub async fn serve(settings: Settings, role: ProcessRole) -> anyhow::Result<()> 
         tasks.spawn(process_roles::worker(state.clone(), settings.worker_options(), services, shutdown.clone()));
     }
     if matches!(role, ProcessRole::Scheduler | ProcessRole::All) {
-        let schedules = billhook_core::jobs::housekeeping::schedules_with(&settings.periodic()?, &settings.schedules)?;
+        let mut periodic = settings.periodic()?;
+        if periodic.stripe.is_none() {
+            // No Stripe key: reconciliation reads the offline sandbox, as it would read Stripe.
+            periodic.stripe =
+                crate::sandbox::stripe_client(&settings, &state.db, state.leptos_options.site_addr).await?;
+        }
+        let schedules = billhook_core::jobs::housekeeping::schedules_with(&periodic, &settings.schedules)?;
         tasks.spawn(process_roles::scheduler(state.clone(), schedules, shutdown.clone()));
     }
 

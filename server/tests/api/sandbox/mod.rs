@@ -6,6 +6,7 @@ mod changes;
 mod delivery;
 mod pages;
 mod payments;
+mod reconcile;
 mod renewals;
 mod subscriptions;
 
