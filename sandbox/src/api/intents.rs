@@ -9,7 +9,13 @@ use http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::{Caller, answer, events, payment_methods, sandbox_base};
-use crate::{Sandbox, cards::Behaviour, error::ApiError, params::Params};
+use crate::{
+    Sandbox,
+    cards::Behaviour,
+    error::ApiError,
+    params::{Params, apply_metadata},
+    store::new_id,
+};
 
 /// Which intent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +52,51 @@ impl Kind {
             Self::Setup => "setup_intent_authentication_failure",
         }
     }
+}
+
+/// A new intent of `kind` from Stripe's sample of it: its id, client secret and time.
+pub fn new_intent(sandbox: &Sandbox, kind: Kind) -> Value {
+    let (template, prefix) = match kind {
+        Kind::Payment => (include_str!("../templates/payment_intent.json"), "pi"),
+        Kind::Setup => (include_str!("../templates/setup_intent.json"), "seti"),
+    };
+    let mut intent: Value = serde_json::from_str(template).unwrap_or_default();
+    let id = new_id(prefix);
+    intent["client_secret"] = format!("{id}_secret_{}", new_id("s").trim_start_matches("s_")).into();
+    intent["id"] = id.into();
+    intent["created"] = sandbox.now().into();
+    intent
+}
+
+/// The creation parameters both intents take: `customer`, `payment_method` (then
+/// `requires_confirmation`), `payment_method_types` (cards only), `automatic_payment_methods`,
+/// `description`, `metadata`.
+pub async fn take_common(sandbox: &Sandbox, intent: &mut Value, params: &mut Params) -> Result<(), ApiError> {
+    if let Some(customer) = params.string("customer")? {
+        intent["customer"] = sandbox.store.get("customer", &customer, "customer").await?["id"].clone();
+    }
+    if let Some(method) = params.string("payment_method")? {
+        intent["payment_method"] = payment_methods::resolve(sandbox, &method, "payment_method").await?["id"].clone();
+        intent["status"] = "requires_confirmation".into();
+    }
+    if let Some(types) = params.strings("payment_method_types")?
+        && types.iter().any(|t| t != "card")
+    {
+        return Err(ApiError::invalid_param("payment_method_types", "The sandbox offers cards only.".into()));
+    }
+    if let Some(mut automatic) = params.object("automatic_payment_methods")? {
+        let enabled = automatic.boolean("enabled")?.unwrap_or(false);
+        automatic.one_of("allow_redirects", &["always", "never"])?;
+        automatic.finish()?;
+        intent["automatic_payment_methods"] = json!({ "allow_redirects": "always", "enabled": enabled });
+    }
+    if let Some(description) = params.string("description")? {
+        intent["description"] = description.into();
+    }
+    if let Some(update) = params.metadata()? {
+        apply_metadata(&mut intent["metadata"], update);
+    }
+    Ok(())
 }
 
 /// The intent `id`; with a publishable key only together with its client secret.

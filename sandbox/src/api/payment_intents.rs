@@ -11,59 +11,30 @@ use serde_json::Value;
 use super::{
     Caller, answer, events,
     intents::{self, Confirmation, Kind},
-    list_page, payment_methods, sandbox_base,
+    list_page, sandbox_base,
 };
-use crate::{
-    Sandbox,
-    error::ApiError,
-    params::{Params, apply_metadata},
-    store::new_id,
-};
+use crate::{Sandbox, error::ApiError, params::Params};
 
 pub async fn create(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
     mut params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let mut intent: Value = serde_json::from_str(include_str!("../templates/payment_intent.json")).unwrap_or_default();
-    let id = new_id("pi");
-    intent["client_secret"] = format!("{id}_secret_{}", new_id("s").trim_start_matches("s_")).into();
-    intent["id"] = id.into();
-    intent["created"] = sandbox.now().into();
+    let mut intent = intents::new_intent(&sandbox, Kind::Payment);
     let amount = params.integer("amount")?.ok_or_else(|| ApiError::missing_param("amount"))?;
     if amount < 1 {
         return Err(ApiError::invalid_param("amount", "This value must be greater than or equal to 1.".into()));
     }
     intent["amount"] = amount.into();
     intent["currency"] = params.required("currency")?.to_ascii_lowercase().into();
-    if let Some(customer) = params.string("customer")? {
-        intent["customer"] = sandbox.store.get("customer", &customer, "customer").await?["id"].clone();
-    }
-    if let Some(method) = params.string("payment_method")? {
-        intent["payment_method"] = payment_methods::resolve(&sandbox, &method, "payment_method").await?["id"].clone();
-        intent["status"] = "requires_confirmation".into();
-    }
-    if let Some(types) = params.strings("payment_method_types")?
-        && types.iter().any(|t| t != "card")
-    {
-        return Err(ApiError::invalid_param("payment_method_types", "The sandbox offers card payments only.".into()));
-    }
-    if let Some(mut automatic) = params.object("automatic_payment_methods")? {
-        let enabled = automatic.boolean("enabled")?.unwrap_or(false);
-        automatic.one_of("allow_redirects", &["always", "never"])?;
-        automatic.finish()?;
-        intent["automatic_payment_methods"] = serde_json::json!({ "allow_redirects": "always", "enabled": enabled });
-    }
+    intents::take_common(&sandbox, &mut intent, &mut params).await?;
     if let Some(usage) = params.one_of("setup_future_usage", &["on_session", "off_session"])? {
         intent["setup_future_usage"] = usage.into();
     }
-    for field in ["description", "receipt_email", "statement_descriptor_suffix"] {
+    for field in ["receipt_email", "statement_descriptor_suffix"] {
         if let Some(value) = params.string(field)? {
             intent[field] = value.into();
         }
-    }
-    if let Some(update) = params.metadata()? {
-        apply_metadata(&mut intent["metadata"], update);
     }
     let confirm = params.boolean("confirm")?.unwrap_or(false);
     let off_session = params.boolean("off_session")?.unwrap_or(false);
@@ -94,11 +65,7 @@ pub async fn create(
 /// The PaymentIntent that pays `invoice` (confirmed later, in the browser with the invoice's
 /// confirmation secret or off-session with a saved card); `save_card` keeps the card for renewals.
 pub async fn for_invoice(sandbox: &Sandbox, invoice: &Value, save_card: bool) -> Result<Value, ApiError> {
-    let mut intent: Value = serde_json::from_str(include_str!("../templates/payment_intent.json")).unwrap_or_default();
-    let id = new_id("pi");
-    intent["client_secret"] = format!("{id}_secret_{}", new_id("s").trim_start_matches("s_")).into();
-    intent["id"] = id.into();
-    intent["created"] = sandbox.now().into();
+    let mut intent = intents::new_intent(sandbox, Kind::Payment);
     intent["amount"] = invoice["amount_due"].clone();
     intent["currency"] = invoice["currency"].clone();
     intent["customer"] = invoice["customer"].clone();

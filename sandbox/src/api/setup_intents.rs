@@ -12,51 +12,19 @@ use serde_json::Value;
 use super::{
     Caller, answer, events,
     intents::{self, Confirmation, Kind},
-    payment_methods, sandbox_base,
+    sandbox_base,
 };
-use crate::{
-    Sandbox,
-    error::ApiError,
-    params::{Params, apply_metadata},
-    store::new_id,
-};
+use crate::{Sandbox, error::ApiError, params::Params};
 
 pub async fn create(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
     mut params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let mut intent: Value = serde_json::from_str(include_str!("../templates/setup_intent.json")).unwrap_or_default();
-    let id = new_id("seti");
-    intent["client_secret"] = format!("{id}_secret_{}", new_id("s").trim_start_matches("s_")).into();
-    intent["id"] = id.into();
-    intent["created"] = sandbox.now().into();
-    if let Some(customer) = params.string("customer")? {
-        intent["customer"] = sandbox.store.get("customer", &customer, "customer").await?["id"].clone();
-    }
-    if let Some(method) = params.string("payment_method")? {
-        intent["payment_method"] = payment_methods::resolve(&sandbox, &method, "payment_method").await?["id"].clone();
-        intent["status"] = "requires_confirmation".into();
-    }
+    let mut intent = intents::new_intent(&sandbox, Kind::Setup);
+    intents::take_common(&sandbox, &mut intent, &mut params).await?;
     if let Some(usage) = params.one_of("usage", &["on_session", "off_session"])? {
         intent["usage"] = usage.into();
-    }
-    if let Some(types) = params.strings("payment_method_types")?
-        && types.iter().any(|t| t != "card")
-    {
-        return Err(ApiError::invalid_param("payment_method_types", "The sandbox offers cards only.".into()));
-    }
-    if let Some(mut automatic) = params.object("automatic_payment_methods")? {
-        let enabled = automatic.boolean("enabled")?.unwrap_or(false);
-        automatic.one_of("allow_redirects", &["always", "never"])?;
-        automatic.finish()?;
-        intent["automatic_payment_methods"] = serde_json::json!({ "allow_redirects": "always", "enabled": enabled });
-    }
-    if let Some(description) = params.string("description")? {
-        intent["description"] = description.into();
-    }
-    if let Some(update) = params.metadata()? {
-        apply_metadata(&mut intent["metadata"], update);
     }
     let confirm = params.boolean("confirm")?.unwrap_or(false);
     let return_url = params.string("return_url")?;
