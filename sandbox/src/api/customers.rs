@@ -86,12 +86,7 @@ pub async fn update(
     let previous = apply(&sandbox, &mut customer, &mut params).await?;
     let paths = params.expand()?;
     params.finish()?;
-    let changed: Map<String, Value> =
-        previous.into_iter().filter(|(field, old)| customer[field.as_str()] != *old).collect();
-    if !changed.is_empty() {
-        sandbox.store.update(&customer).await?;
-        events::record(&sandbox, "customer.updated", &customer, Some(changed)).await?;
-    }
+    events::save_changes(&sandbox, &mut customer, previous, "customer.updated", None).await?;
     answer(&sandbox, customer, &paths).await
 }
 

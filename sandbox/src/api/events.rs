@@ -34,6 +34,28 @@ pub async fn record(
     Ok(event)
 }
 
+/// Stores `object` and records `event_type` with the fields that really changed (of those in
+/// `previous`, as they were), when any did; `touch` names a field to stamp with the time then
+/// (a product's `updated`).
+pub async fn save_changes(
+    sandbox: &Sandbox,
+    object: &mut Value,
+    previous: Map<String, Value>,
+    event_type: &str,
+    touch: Option<&str>,
+) -> Result<(), ApiError> {
+    let changed: Map<String, Value> =
+        previous.into_iter().filter(|(field, old)| object[field.as_str()] != *old).collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    if let Some(field) = touch {
+        object[field] = sandbox.now().into();
+    }
+    sandbox.store.update(object).await?;
+    record(sandbox, event_type, object, Some(changed)).await.map(|_| ())
+}
+
 /// `created` as Stripe filters lists: `created=<ts>` or `created[gt|gte|lt|lte]=<ts>`.
 fn created_filter(params: &mut Params) -> Result<impl Fn(i64) -> bool + use<>, ApiError> {
     let (mut low, mut high) = (i64::MIN, i64::MAX);

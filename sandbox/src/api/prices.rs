@@ -133,10 +133,7 @@ pub async fn update(
     let previous = apply(&sandbox, &mut price, &mut params).await?;
     let paths = params.expand()?;
     params.finish()?;
-    if !previous.is_empty() {
-        sandbox.store.update(&price).await?;
-        events::record(&sandbox, "price.updated", &price, Some(previous)).await?;
-    }
+    events::save_changes(&sandbox, &mut price, previous, "price.updated", None).await?;
     answer(&sandbox, price, &paths).await
 }
 

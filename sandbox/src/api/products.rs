@@ -93,13 +93,7 @@ pub async fn update(
     let previous = apply(&sandbox, &mut product, &mut params).await?;
     let paths = params.expand()?;
     params.finish()?;
-    let changed: Map<String, Value> =
-        previous.into_iter().filter(|(field, old)| product[field.as_str()] != *old).collect();
-    if !changed.is_empty() {
-        product["updated"] = sandbox.now().into();
-        sandbox.store.update(&product).await?;
-        events::record(&sandbox, "product.updated", &product, Some(changed)).await?;
-    }
+    events::save_changes(&sandbox, &mut product, previous, "product.updated", Some("updated")).await?;
     answer(&sandbox, product, &paths).await
 }
 
