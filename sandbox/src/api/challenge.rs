@@ -12,7 +12,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::intents;
+use serde_json::Value;
+
+use super::intents::{self, Kind};
 use crate::{Sandbox, error::ApiError};
 
 #[derive(Debug, Deserialize)]
@@ -67,7 +69,7 @@ pub async fn answer(State(sandbox): State<Sandbox>, Path(id): Path<String>, Form
         "fail" => false,
         _ => return ApiError::invalid_param("result", "Answer complete or fail.".into()).into_response(),
     };
-    let (intent, return_url) = match intents::answer_challenge(&sandbox, &id, &answer.client_secret, passed).await {
+    let (intent, return_url) = match answer_challenge(&sandbox, &id, &answer.client_secret, passed).await {
         Ok(answered) => answered,
         Err(e) => return e.into_response(),
     };
@@ -85,4 +87,36 @@ pub async fn answer(State(sandbox): State<Sandbox>, Path(id): Path<String>, Form
         None => Html(format!("<p data-status=\"{status}\">Authentication {status}. You may close this page.</p>"))
             .into_response(),
     }
+}
+
+/// The customer answered the 3-D Secure challenge of intent `id` (checked by its client secret):
+/// the intent afterwards, and the `return_url` the confirmation named.
+pub async fn answer_challenge(
+    sandbox: &Sandbox,
+    id: &str,
+    client_secret: &str,
+    passed: bool,
+) -> Result<(Value, Option<String>), ApiError> {
+    let kind = if id.starts_with("seti_") { Kind::Setup } else { Kind::Payment };
+    let mut intent = sandbox.store.get(kind.object(), id, "id").await?;
+    if intent["client_secret"] != client_secret {
+        return Err(ApiError::invalid_param("client_secret", "The client secret does not match this intent.".into()));
+    }
+    let return_url = intent["next_action"]["redirect_to_url"]["return_url"].as_str().map(str::to_owned);
+    if intent["status"] != "requires_action" {
+        return Ok((intent, return_url));
+    }
+    if passed {
+        intents::succeed(sandbox, kind, &mut intent, true).await?;
+    } else {
+        let mut error = ApiError::invalid(
+            "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+                .into(),
+        );
+        error.code = Some(kind.authentication_failure());
+        if let Err(e) = intents::fail(sandbox, kind, &mut intent, error).await {
+            tracing::debug!(intent = id, error = %e.message, "3-D Secure failed");
+        }
+    }
+    Ok((intent, return_url))
 }

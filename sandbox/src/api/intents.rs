@@ -46,7 +46,7 @@ impl Kind {
         }
     }
 
-    fn authentication_failure(self) -> &'static str {
+    pub(super) fn authentication_failure(self) -> &'static str {
         match self {
             Self::Payment => "payment_intent_authentication_failure",
             Self::Setup => "setup_intent_authentication_failure",
@@ -148,27 +148,6 @@ pub async fn confirm_request(
     answer(sandbox, intent, &paths).await
 }
 
-/// Kept for a card once 3-D Secure passed while saving it: later off-session charges of a card
-/// that needs authentication once then succeed (Stripe's 4000 0025 0000 3155).
-fn authentication_id(method_id: &str) -> String {
-    format!("authn_{method_id}")
-}
-
-async fn authenticated(sandbox: &Sandbox, method_id: &str) -> Result<bool, ApiError> {
-    Ok(sandbox.store.find(&authentication_id(method_id)).await?.is_some())
-}
-
-async fn remember_authentication(sandbox: &Sandbox, method_id: &str) -> Result<(), ApiError> {
-    if !authenticated(sandbox, method_id).await? {
-        let record = json!({
-            "id": authentication_id(method_id), "object": "sandbox.authentication", "created": sandbox.now(),
-            "payment_method": method_id,
-        });
-        sandbox.store.insert(&record).await?;
-    }
-    Ok(())
-}
-
 /// How a confirmation is asked for.
 pub struct Confirmation<'a> {
     pub off_session: bool,
@@ -195,7 +174,9 @@ pub async fn confirm(sandbox: &Sandbox, kind: Kind, intent: &mut Value, how: Con
     intent["status"] = "processing".into();
     let needs_authentication = match payment_methods::behaviour(&method) {
         Behaviour::Succeeds => false,
-        Behaviour::AuthenticateOnce => !(how.off_session && authenticated(sandbox, &method_id).await?),
+        Behaviour::AuthenticateOnce => {
+            !(how.off_session && payment_methods::authenticated(sandbox, &method_id).await?)
+        }
         Behaviour::AlwaysAuthenticate => true,
         Behaviour::Declined { setup_fails: false, .. } if kind == Kind::Setup => false,
         Behaviour::Declined { decline_code, .. } => {
@@ -244,7 +225,12 @@ pub async fn require_action(
 }
 
 /// The intent succeeded (after 3-D Secure when `authenticated`).
-async fn succeed(sandbox: &Sandbox, kind: Kind, intent: &mut Value, authenticated: bool) -> Result<(), ApiError> {
+pub(super) async fn succeed(
+    sandbox: &Sandbox,
+    kind: Kind,
+    intent: &mut Value,
+    authenticated: bool,
+) -> Result<(), ApiError> {
     let method_id = intent["payment_method"].as_str().unwrap_or_default().to_owned();
     if saves_card(kind, intent)
         && let Some(customer) = intent["customer"].as_str().map(str::to_owned)
@@ -252,7 +238,7 @@ async fn succeed(sandbox: &Sandbox, kind: Kind, intent: &mut Value, authenticate
         let mut method = sandbox.store.get("payment_method", &method_id, "payment_method").await?;
         payment_methods::attach(sandbox, &mut method, &customer).await?;
         if authenticated {
-            remember_authentication(sandbox, &method_id).await?;
+            payment_methods::remember_authentication(sandbox, &method_id).await?;
         }
     }
     intent["status"] = "succeeded".into();
@@ -271,7 +257,12 @@ async fn succeed(sandbox: &Sandbox, kind: Kind, intent: &mut Value, authenticate
 
 /// The intent failed with `error`: stored as `requires_payment_method` with the error, and the
 /// error returned with the intent inside.
-async fn fail(sandbox: &Sandbox, kind: Kind, intent: &mut Value, mut error: ApiError) -> Result<(), ApiError> {
+pub(super) async fn fail(
+    sandbox: &Sandbox,
+    kind: Kind,
+    intent: &mut Value,
+    mut error: ApiError,
+) -> Result<(), ApiError> {
     intent["status"] = "requires_payment_method".into();
     intent["next_action"] = Value::Null;
     let mut last_error = serde_json::to_value(&error).unwrap_or_default();
@@ -289,36 +280,4 @@ async fn fail(sandbox: &Sandbox, kind: Kind, intent: &mut Value, mut error: ApiE
         Kind::Setup => error.setup_intent = Some(Box::new(intent.clone())),
     }
     Err(error)
-}
-
-/// The customer answered the 3-D Secure challenge of intent `id` (checked by its client secret):
-/// the intent afterwards, and the `return_url` the confirmation named.
-pub async fn answer_challenge(
-    sandbox: &Sandbox,
-    id: &str,
-    client_secret: &str,
-    passed: bool,
-) -> Result<(Value, Option<String>), ApiError> {
-    let kind = if id.starts_with("seti_") { Kind::Setup } else { Kind::Payment };
-    let mut intent = sandbox.store.get(kind.object(), id, "id").await?;
-    if intent["client_secret"] != client_secret {
-        return Err(ApiError::invalid_param("client_secret", "The client secret does not match this intent.".into()));
-    }
-    let return_url = intent["next_action"]["redirect_to_url"]["return_url"].as_str().map(str::to_owned);
-    if intent["status"] != "requires_action" {
-        return Ok((intent, return_url));
-    }
-    if passed {
-        succeed(sandbox, kind, &mut intent, true).await?;
-    } else {
-        let mut error = ApiError::invalid(
-            "We are unable to authenticate your payment method. Please choose a different payment method and try again."
-                .into(),
-        );
-        error.code = Some(kind.authentication_failure());
-        if let Err(e) = fail(sandbox, kind, &mut intent, error).await {
-            tracing::debug!(intent = id, error = %e.message, "3-D Secure failed");
-        }
-    }
-    Ok((intent, return_url))
 }

@@ -14,6 +14,7 @@ mod products;
 pub(crate) mod renewals;
 mod setup_intents;
 mod subscription_changes;
+mod subscription_update;
 mod subscriptions;
 pub(crate) mod test_clocks;
 
@@ -56,7 +57,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/v1/subscriptions", get(subscriptions::list).post(subscriptions::create))
         .route(
             "/v1/subscriptions/{id}",
-            get(subscriptions::retrieve).post(subscriptions::update).delete(subscriptions::cancel),
+            get(subscriptions::retrieve).post(subscription_update::update).delete(subscription_update::cancel),
         )
         .route("/v1/invoices", get(invoices::list))
         .route("/v1/invoices/create_preview", post(subscription_changes::preview))

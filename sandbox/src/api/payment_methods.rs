@@ -187,3 +187,24 @@ pub async fn list_of_customer(
     params.finish()?;
     list_for(&sandbox, &customer, &page, &format!("/v1/customers/{customer}/payment_methods")).await
 }
+
+/// Kept for a card once 3-D Secure passed while saving it: later off-session charges of a card
+/// that needs authentication once then succeed (Stripe's 4000 0025 0000 3155).
+fn authentication_id(method_id: &str) -> String {
+    format!("authn_{method_id}")
+}
+
+pub async fn authenticated(sandbox: &Sandbox, method_id: &str) -> Result<bool, ApiError> {
+    Ok(sandbox.store.find(&authentication_id(method_id)).await?.is_some())
+}
+
+pub async fn remember_authentication(sandbox: &Sandbox, method_id: &str) -> Result<(), ApiError> {
+    if !authenticated(sandbox, method_id).await? {
+        let record = json!({
+            "id": authentication_id(method_id), "object": "sandbox.authentication", "created": sandbox.now(),
+            "payment_method": method_id,
+        });
+        sandbox.store.insert(&record).await?;
+    }
+    Ok(())
+}
