@@ -19,7 +19,8 @@
 //! ones set to cancel and expires those left `incomplete` for 23 hours; and an event for every
 //! change, listed by
 //! `GET /v1/events` and delivered, signed, to Billhook's own webhook endpoint (retried until it
-//! answers 2xx; optionally shuffled and duplicated). The Stripe.js stand-in is still to come.
+//! answers 2xx; optionally shuffled and duplicated); and a stand-in for Stripe.js (`js/stripe.js`,
+//! served at `/sandbox/stripe/js/v3`).
 //!
 //! Each object starts from Stripe's own sample of it (`templates/`, from Stripe's published
 //! fixtures), so no field Stripe sends is missing.

@@ -13,6 +13,7 @@ mod prices;
 mod products;
 pub(crate) mod renewals;
 mod setup_intents;
+mod stripe_js;
 mod subscription_changes;
 mod subscription_update;
 mod subscriptions;
@@ -71,7 +72,12 @@ pub fn router(sandbox: Sandbox) -> Router {
         .layer(middleware::from_fn_with_state(sandbox.clone(), idempotency::replay_or_record))
         .layer(middleware::from_fn_with_state(sandbox.clone(), authenticate))
         // The 3-D Secure page is a browser page: no API key, the client secret is the credential.
-        .merge(Router::new().route("/challenge/{id}", get(challenge::page).post(challenge::answer)))
+        .merge(
+            Router::new()
+                .route("/challenge/{id}", get(challenge::page).post(challenge::answer))
+                .route("/js/v3", get(stripe_js::script))
+                .route("/js/try", get(stripe_js::try_page)),
+        )
         .layer(middleware::from_fn(stamp))
         .with_state(sandbox)
 }

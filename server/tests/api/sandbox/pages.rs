@@ -12,6 +12,7 @@ use crate::{
 on_both_databases!(
     every_page_is_labelled_and_only_admins_see_the_sandbox_keys,
     an_admin_sees_the_deliveries_and_advances_a_clock_to_its_next_renewal,
+    the_stripe_js_stand_in_is_served_and_its_page_takes_only_a_client_secret,
 );
 
 async fn every_page_is_labelled_and_only_admins_see_the_sandbox_keys(app: TestApp) {
@@ -87,4 +88,21 @@ async fn an_admin_sees_the_deliveries_and_advances_a_clock_to_its_next_renewal(a
     let statuses: Vec<&str> =
         invoices["data"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["paid", "paid"], "the renewal was invoiced and paid");
+}
+
+async fn the_stripe_js_stand_in_is_served_and_its_page_takes_only_a_client_secret(app: TestApp) {
+    let script = app.get("/sandbox/stripe/js/v3").await;
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
+    assert!(script.text().await.unwrap().contains("window.Stripe"));
+
+    let keys = Stripe::of(&app).await;
+    let intent = json(keys.post("/v1/payment_intents", &[("amount", "500"), ("currency", "eur")]).await).await;
+    let secret = intent["client_secret"].as_str().unwrap();
+    let page = app.get(&format!("/sandbox/stripe/js/try?client_secret={secret}")).await.text().await.unwrap();
+    let publishable =
+        billhook_sandbox::Sandbox::open(app.state.db.clone(), None).await.unwrap().keys().publishable.clone();
+    assert!(page.contains(&publishable) && page.contains(secret), "the page pays this intent with the publishable key");
+    let forged = app.get("/sandbox/stripe/js/try?client_secret=%22%29%3Balert%281%29%2F%2F").await;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST, "nothing but a client secret is written into the page");
 }
