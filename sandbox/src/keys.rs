@@ -3,7 +3,6 @@
 //! secret the sandbox signs its webhook deliveries with (`whsec_...`), always kept there.
 
 use billhook_core::{Db, on_db};
-use rand::{Rng, distributions::Alphanumeric};
 
 use crate::SandboxError;
 
@@ -26,8 +25,7 @@ impl std::fmt::Debug for Keys {
 }
 
 fn random(prefix: &str) -> String {
-    let tail: String = rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
-    format!("{prefix}{tail}")
+    format!("{prefix}{}", crate::store::random_token(32))
 }
 
 /// The value kept under `name`; the first node to store one wins, the others read it.

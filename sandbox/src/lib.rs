@@ -34,6 +34,7 @@ mod form;
 mod keys;
 mod params;
 mod periods;
+mod status;
 mod store;
 
 use std::sync::Arc;

@@ -93,6 +93,18 @@ impl Params {
         }
     }
 
+    /// A value of one of Billhook's shared enums (a status), by its stored name.
+    pub fn parsed<T>(&mut self, key: &str) -> Result<Option<T>, ApiError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let name = self.name(key);
+        self.string(key)?
+            .map(|s| s.parse::<T>().map_err(|e| ApiError::invalid_param(&name, format!("Invalid {name}: {e}"))))
+            .transpose()
+    }
+
     /// A nested object of parameters (`recurring[interval]=month`).
     pub fn object(&mut self, key: &str) -> Result<Option<Params>, ApiError> {
         let name = self.name(key);

@@ -9,8 +9,12 @@ use crate::error::ApiError;
 
 /// A new id with Stripe's prefix for the kind (`cus`, `prod`, `price`, `evt`, ...).
 pub fn new_id(prefix: &str) -> String {
-    let tail: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
-    format!("{prefix}_{tail}")
+    format!("{prefix}_{}", random_token(24))
+}
+
+/// `len` random letters and digits (ids, keys, secrets).
+pub fn random_token(len: usize) -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
 /// The sandbox's objects.

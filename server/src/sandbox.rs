@@ -94,7 +94,6 @@ pub async fn open(settings: &Settings, db: &Db) -> anyhow::Result<Option<Sandbox
         _ => anyhow::bail!("set both BILLHOOK_SANDBOX_SECRET_KEY and BILLHOOK_SANDBOX_PUBLISHABLE_KEY, or neither"),
     };
     let sandbox = Sandbox::open(db.clone(), configured).await.context("opening the Stripe sandbox")?;
-    tracing::info!(mount = MOUNT, publishable_key = %sandbox.keys().publishable, "offline Stripe sandbox active");
     Ok(Some(sandbox))
 }
 

@@ -71,6 +71,7 @@ impl Application {
         let port = listening.port();
         let mut deliveries = None;
         if let Some(sandbox) = crate::sandbox::open(settings, &state.db).await? {
+            tracing::info!(mount = crate::sandbox::MOUNT, publishable_key = %sandbox.keys().publishable, "offline Stripe sandbox active");
             let sandbox = sandbox.with_public_base(format!(
                 "{}{}",
                 crate::sandbox::site_base(settings, listening),

@@ -14,7 +14,10 @@ use serde::Deserialize;
 
 use serde_json::Value;
 
-use super::intents::{self, Kind};
+use super::{
+    escape_html,
+    intents::{self, Kind},
+};
 use crate::{Sandbox, error::ApiError};
 
 #[derive(Debug, Deserialize)]
@@ -26,10 +29,6 @@ pub struct Secret {
 pub struct Answer {
     client_secret: String,
     result: String,
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 pub async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>, Query(query): Query<Secret>) -> Response {
@@ -45,7 +44,7 @@ pub async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>, Query(
     let amount = intent["amount"].as_i64().map(|a| {
         format!(" of {}.{:02} {}", a / 100, a % 100, intent["currency"].as_str().unwrap_or_default().to_uppercase())
     });
-    let secret = escape(&query.client_secret);
+    let secret = escape_html(&query.client_secret);
     Html(format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>3D Secure 2 Test Page</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -58,7 +57,7 @@ button{{font-size:1rem;padding:.6rem 1rem;margin:.25rem;border-radius:6px;border
 <button class="complete" name="result" value="complete">Complete authentication</button>
 <button name="result" value="fail">Fail authentication</button></form></body></html>"#,
         amount = amount.unwrap_or_default(),
-        id = escape(&id),
+        id = escape_html(&id),
     ))
     .into_response()
 }

@@ -7,10 +7,11 @@ use axum::{
     Json,
     extract::{Path, State},
 };
+use billhook_model::{InvoiceStatus, SubscriptionStatus};
 use serde_json::{Value, json};
 
 use super::{events, list_page, retrieve_object};
-use crate::{Sandbox, error::ApiError, params::Params, store::new_id};
+use crate::{Sandbox, error::ApiError, params::Params, status, store::new_id};
 
 /// The InvoicePayment that links an invoice to the PaymentIntent paying it (a fixed id per
 /// intent, so a paid intent finds its invoice).
@@ -119,7 +120,7 @@ pub async fn raise(
     {
         invoice[field] = total.into();
     }
-    invoice["status"] = "open".into();
+    status::set(&mut invoice, InvoiceStatus::Open);
     invoice["effective_at"] = now.into();
     invoice["status_transitions"]["finalized_at"] = now.into();
     invoice["hosted_invoice_url"] = format!("/sandbox/stripe/invoices/{id}").into();
@@ -149,7 +150,7 @@ pub async fn raise(
 async fn mark_paid(sandbox: &Sandbox, invoice: &mut Value, intent: Option<&Value>) -> Result<(), ApiError> {
     let customer = sandbox.store.get("customer", invoice["customer"].as_str().unwrap_or_default(), "customer").await?;
     let now = sandbox.now_for(&customer).await?;
-    invoice["status"] = "paid".into();
+    status::set(invoice, InvoiceStatus::Paid);
     invoice["amount_paid"] = invoice["amount_due"].clone();
     invoice["amount_remaining"] = 0.into();
     invoice["attempted"] = true.into();
@@ -162,9 +163,12 @@ async fn mark_paid(sandbox: &Sandbox, invoice: &mut Value, intent: Option<&Value
     let Some(subscription_id) = invoice["subscription"].as_str() else { return Ok(()) };
     let mut subscription = sandbox.store.get("subscription", subscription_id, "subscription").await?;
     let mut previous = serde_json::Map::new();
-    if ["incomplete", "past_due", "unpaid"].contains(&subscription["status"].as_str().unwrap_or_default()) {
+    if matches!(
+        status::subscription(&subscription),
+        Some(SubscriptionStatus::Incomplete | SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid)
+    ) {
         previous.insert("status".into(), subscription["status"].clone());
-        subscription["status"] = "active".into();
+        status::set(&mut subscription, SubscriptionStatus::Active);
     }
     if subscription["payment_settings"]["save_default_payment_method"] == "on_subscription"
         && let Some(method) = intent.and_then(|i| i["payment_method"].as_str())
@@ -222,22 +226,23 @@ async fn renewal_unpaid(sandbox: &Sandbox, invoice: &Value) -> Result<(), ApiErr
         return Ok(());
     };
     let mut subscription = sandbox.store.get("subscription", id, "subscription").await?;
-    if subscription["status"] != "active" {
+    if status::subscription(&subscription) != Some(SubscriptionStatus::Active) {
         return Ok(());
     }
-    subscription["status"] = "past_due".into();
+    status::set(&mut subscription, SubscriptionStatus::PastDue);
     sandbox.store.update(&subscription).await?;
-    let previous = serde_json::Map::from_iter([("status".to_owned(), Value::from("active"))]);
+    let previous =
+        serde_json::Map::from_iter([("status".to_owned(), Value::from(SubscriptionStatus::Active.as_str()))]);
     events::record(sandbox, "customer.subscription.updated", &subscription, Some(previous)).await.map(|_| ())
 }
 
 /// Voids an open invoice (its subscription expired before it was paid).
 pub async fn void(sandbox: &Sandbox, id: &str, at: i64) -> Result<(), ApiError> {
     let mut invoice = sandbox.store.get("invoice", id, "invoice").await?;
-    if invoice["status"] != "open" {
+    if status::invoice(&invoice) != Some(InvoiceStatus::Open) {
         return Ok(());
     }
-    invoice["status"] = "void".into();
+    status::set(&mut invoice, InvoiceStatus::Void);
     invoice["status_transitions"]["voided_at"] = at.into();
     invoice["amount_remaining"] = 0.into();
     sandbox.store.update(&invoice).await?;
@@ -274,13 +279,13 @@ pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<
     let page = params.page()?;
     let customer = params.string("customer")?;
     let subscription = params.string("subscription")?;
-    let status = params.one_of("status", &["draft", "open", "paid", "uncollectible", "void"])?;
+    let wanted = params.parsed::<InvoiceStatus>("status")?;
     let paths = params.expand()?;
     params.finish()?;
     list_page(&sandbox, "invoice", "/v1/invoices", &page, &paths, |i| {
         customer.as_deref().is_none_or(|c| i["customer"] == c)
             && subscription.as_deref().is_none_or(|s| i["subscription"] == s)
-            && status.as_deref().is_none_or(|s| i["status"] == s)
+            && wanted.is_none_or(|w| status::invoice(i) == Some(w))
     })
     .await
 }

@@ -173,7 +173,12 @@ async fn authenticate(State(sandbox): State<Sandbox>, mut request: Request, next
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
+}
+
+/// Text for an HTML page the sandbox writes (attribute values included).
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A Basic credential's text; None if it is not base64 UTF-8.

@@ -4,6 +4,7 @@
 //! to cancel at period end ends, and one left `incomplete` for 23 hours expires. Boundaries are
 //! run in time order across all the clock's subscriptions, each at its own moment.
 
+use billhook_model::{InvoiceStatus, SubscriptionStatus::*};
 use serde_json::{Map, Value};
 
 use super::{
@@ -12,19 +13,17 @@ use super::{
     invoices::{self, Line},
     subscription_changes,
 };
-use crate::{Sandbox, error::ApiError, periods, store::Page};
+use crate::{Sandbox, error::ApiError, periods, status, store::Page};
 
 /// How long a subscription may stay `incomplete` before it expires (Stripe: 23 hours).
 const INCOMPLETE_FOR: i64 = 23 * 3600;
 
 /// The next moment something happens to `subscription`, if anything will.
 pub fn next_boundary(subscription: &Value) -> Option<i64> {
-    match subscription["status"].as_str()? {
-        "incomplete" => Some(subscription["created"].as_i64()? + INCOMPLETE_FOR),
-        "active" | "past_due" | "trialing" | "unpaid" => {
-            subscription["items"]["data"][0]["current_period_end"].as_i64()
-        }
-        _ => None,
+    match status::subscription(subscription)? {
+        Incomplete => Some(subscription["created"].as_i64()? + INCOMPLETE_FOR),
+        Active | PastDue | Trialing | Unpaid => subscription["items"]["data"][0]["current_period_end"].as_i64(),
+        IncompleteExpired | Canceled | Paused => None,
     }
 }
 
@@ -52,8 +51,8 @@ async fn renew(sandbox: &Sandbox, mut subscription: Value, at: i64, sandbox_base
     let previous_status = subscription["status"].clone();
     let previous =
         |fields: &[(&str, Value)]| Some(Map::from_iter(fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone()))));
-    if previous_status == "incomplete" {
-        subscription["status"] = "incomplete_expired".into();
+    if status::subscription(&subscription) == Some(Incomplete) {
+        status::set(&mut subscription, IncompleteExpired);
         subscription["ended_at"] = at.into();
         sandbox.store.update(&subscription).await?;
         if let Some(invoice) = subscription["latest_invoice"].as_str() {
@@ -63,7 +62,7 @@ async fn renew(sandbox: &Sandbox, mut subscription: Value, at: i64, sandbox_base
         return events::record(sandbox, "customer.subscription.updated", &subscription, changed).await.map(|_| ());
     }
     if subscription["cancel_at_period_end"] == true {
-        subscription["status"] = "canceled".into();
+        status::set(&mut subscription, Canceled);
         subscription["ended_at"] = at.into();
         subscription["cancellation_details"]["reason"] = "cancellation_requested".into();
         sandbox.store.update(&subscription).await?;
@@ -120,7 +119,7 @@ pub async fn charge_saved_card(
     invoice: &Value,
     sandbox_base: &str,
 ) -> Result<(), ApiError> {
-    if invoice["status"] != "open" {
+    if status::invoice(invoice) != Some(InvoiceStatus::Open) {
         return Ok(());
     }
     let stored = subscription;

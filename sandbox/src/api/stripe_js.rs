@@ -9,6 +9,7 @@ use axum::{
 };
 use serde::Deserialize;
 
+use super::escape_html;
 use crate::{Sandbox, error::ApiError};
 
 pub async fn script() -> Response {
@@ -22,10 +23,6 @@ pub async fn script() -> Response {
 #[derive(Debug, Deserialize)]
 pub struct Try {
     client_secret: String,
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 pub async fn try_page(State(sandbox): State<Sandbox>, Query(query): Query<Try>) -> Response {
@@ -60,8 +57,8 @@ document.getElementById("pay").addEventListener("submit", async (event) => {{
         title = if setup { "Save a card" } else { "Pay" },
         action = if setup { "Save card" } else { "Pay" },
         confirm = if setup { "confirmSetup" } else { "confirmPayment" },
-        key = escape(&sandbox.keys.publishable),
-        secret = escape(&query.client_secret),
+        key = escape_html(&sandbox.keys.publishable),
+        secret = escape_html(&query.client_secret),
     ))
     .into_response()
 }

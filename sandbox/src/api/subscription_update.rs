@@ -5,6 +5,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
+use billhook_model::SubscriptionStatus;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
@@ -13,6 +14,7 @@ use crate::{
     Sandbox,
     error::ApiError,
     params::{Params, apply_metadata},
+    status,
 };
 
 pub async fn update(
@@ -22,7 +24,7 @@ pub async fn update(
     mut params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let mut subscription = sandbox.store.get("subscription", &id, "id").await?;
-    if subscription["status"] == "canceled" {
+    if status::subscription(&subscription) == Some(SubscriptionStatus::Canceled) {
         return Err(ApiError::invalid(format!("A canceled subscription can only update its metadata ({id}).")));
     }
     let before = subscription.clone();
@@ -94,11 +96,11 @@ pub async fn cancel(
     let paths = params.expand()?;
     params.finish()?;
     let mut subscription = sandbox.store.get("subscription", &id, "id").await?;
-    if subscription["status"] == "canceled" {
+    if status::subscription(&subscription) == Some(SubscriptionStatus::Canceled) {
         return Err(ApiError::invalid(format!("This subscription is already canceled ({id}).")));
     }
     let now = sandbox.now();
-    subscription["status"] = "canceled".into();
+    status::set(&mut subscription, SubscriptionStatus::Canceled);
     subscription["canceled_at"] = now.into();
     subscription["ended_at"] = now.into();
     subscription["cancellation_details"]["reason"] = "cancellation_requested".into();

@@ -9,6 +9,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
+use billhook_model::{InvoiceStatus, SubscriptionStatus};
 use http::HeaderMap;
 use serde_json::{Value, json};
 
@@ -22,7 +23,7 @@ use crate::{
     Sandbox,
     error::ApiError,
     params::{Params, apply_metadata},
-    periods,
+    periods, status,
     store::new_id,
 };
 
@@ -174,7 +175,7 @@ pub async fn create(
         (!default.is_null()).then(|| default.clone())
     });
     if behaviour == "allow_incomplete"
-        && invoice["status"] == "open"
+        && status::invoice(&invoice) == Some(InvoiceStatus::Open)
         && let (Some(card), Some(secret)) = (card, invoice["confirmation_secret"]["client_secret"].as_str())
     {
         let intent_id = secret.split("_secret_").next().unwrap_or_default();
@@ -197,39 +198,43 @@ pub async fn retrieve(
     retrieve_object(&sandbox, "subscription", &id, params).await
 }
 
+/// The subscriptions a list asks for.
+#[derive(Clone, Copy)]
+enum Wanted {
+    All,
+    Ended,
+    Status(SubscriptionStatus),
+}
+
 pub async fn list(State(sandbox): State<Sandbox>, mut params: Params) -> Result<Json<Value>, ApiError> {
     let page = params.page()?;
     let customer = params.string("customer")?;
     let price = params.string("price")?;
-    let status = params.one_of(
-        "status",
-        &[
-            "active",
-            "all",
-            "canceled",
-            "ended",
-            "incomplete",
-            "incomplete_expired",
-            "past_due",
-            "paused",
-            "trialing",
-            "unpaid",
-        ],
-    )?;
+    // `all` and `ended` besides the statuses themselves; none: every subscription not canceled.
+    let wanted = match params.string("status")?.as_deref() {
+        None => None,
+        Some("all") => Some(Wanted::All),
+        Some("ended") => Some(Wanted::Ended),
+        Some(other) => Some(Wanted::Status(
+            SubscriptionStatus::parse(other)
+                .map_err(|e| ApiError::invalid_param("status", format!("Invalid status: {e}")))?,
+        )),
+    };
     let paths = params.expand()?;
     params.finish()?;
     list_page(&sandbox, "subscription", "/v1/subscriptions", &page, &paths, |s| {
-        let state = s["status"].as_str().unwrap_or_default();
+        let state = status::subscription(s);
         customer.as_deref().is_none_or(|c| s["customer"] == c)
             && price
                 .as_deref()
                 .is_none_or(|p| s["items"]["data"].as_array().is_some_and(|i| i.iter().any(|i| i["price"]["id"] == p)))
-            && match status.as_deref() {
-                // Stripe's default: every subscription not canceled.
-                None => state != "canceled",
-                Some("all") => true,
-                Some("ended") => ["canceled", "incomplete_expired"].contains(&state),
-                Some(wanted) => state == wanted,
+            && match wanted {
+                None => state != Some(SubscriptionStatus::Canceled),
+                Some(Wanted::All) => true,
+                Some(Wanted::Ended) => {
+                    matches!(state, Some(SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired))
+                }
+                Some(Wanted::Status(wanted)) => state == Some(wanted),
             }
     })
     .await
