@@ -24,6 +24,8 @@ pub struct DeliverySummary {
     pub last_error: Option<String>,
     /// Unix ms.
     pub delivered_at: Option<i64>,
+    /// Unix ms: when the sandbox stopped retrying (three days after the event).
+    pub given_up_at: Option<i64>,
     pub next_attempt_at: i64,
 }
 
@@ -34,6 +36,7 @@ struct DeliveryRow {
     last_status: Option<i64>,
     last_error: Option<String>,
     delivered_at: Option<i64>,
+    given_up_at: Option<i64>,
     next_attempt_at: i64,
     /// The event, as stored.
     body: String,
@@ -64,7 +67,7 @@ impl Sandbox {
     pub async fn recent_deliveries(&self, limit: i64) -> Result<Vec<DeliverySummary>, ApiError> {
         let rows: Vec<DeliveryRow> = on_db!(self.store.db(), pool => {
             sqlx::query_as(
-                "SELECT d.event_id, d.attempts, d.last_status, d.last_error, d.delivered_at, d.next_attempt_at, o.body \
+                "SELECT d.event_id, d.attempts, d.last_status, d.last_error, d.delivered_at, d.given_up_at, d.next_attempt_at, o.body \
                  FROM sandbox_deliveries d JOIN sandbox_objects o ON o.id = d.event_id ORDER BY o.seq DESC LIMIT $1",
             )
             .bind(limit)
@@ -83,6 +86,7 @@ impl Sandbox {
                 last_status: row.last_status,
                 last_error: row.last_error,
                 delivered_at: row.delivered_at,
+                given_up_at: row.given_up_at,
                 next_attempt_at: row.next_attempt_at,
             })
             .collect())

@@ -122,16 +122,29 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_request_error", message)
     }
 
+    /// The same `Idempotency-Key` with other parameters (400).
     pub fn idempotency_mismatch(key: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_error",
+            format!(
+                "Keys for idempotent requests can only be used with the same parameters they were first used with. \
+                 Try using a key other than '{key}' if you meant to execute a different request."
+            ),
+        )
+    }
+
+    /// A request whose `Idempotency-Key` another request is still running with (409).
+    pub fn idempotency_key_in_use() -> Self {
         Self {
             code: Some("idempotency_key_in_use"),
             ..Self::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_error",
-                format!(
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with. \
-                     Try using a key other than '{key}' if you meant to execute a different request."
-                ),
+                StatusCode::CONFLICT,
+                "invalid_request_error",
+                "There is currently another in-progress request using this Idempotency Key (that was provided via \
+                 the Idempotency-Key header). Please try again later; the first request's answer will then be \
+                 returned."
+                    .into(),
             )
         }
     }

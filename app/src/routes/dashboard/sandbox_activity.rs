@@ -27,6 +27,8 @@ pub struct DeliveryRow {
     pub attempts: i64,
     pub last_status: Option<i64>,
     pub delivered_at: Option<Timestamp>,
+    pub given_up_at: Option<Timestamp>,
+    pub next_attempt_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +65,8 @@ pub async fn sandbox_activity() -> Result<Option<Activity>, AppError> {
             attempts: d.attempts,
             last_status: d.last_status,
             delivered_at: d.delivered_at.map(Timestamp),
+            given_up_at: d.given_up_at.map(Timestamp),
+            next_attempt_at: Timestamp(d.next_attempt_at),
         })
         .collect();
     Ok(Some(Activity { clocks, deliveries }))
@@ -118,7 +122,11 @@ pub fn SandboxActivity() -> impl IntoView {
                                 <td>{d.event_type}</td>
                                 <td>{d.attempts}</td>
                                 <td>{d.last_status.map_or_else(|| "-".to_owned(), |s| s.to_string())}</td>
-                                <td>{d.delivered_at.map(|at| view! { <Time at /> })}</td>
+                                <td>{match (d.delivered_at, d.given_up_at) {
+                                    (Some(at), _) => view! { <Time at /> }.into_any(),
+                                    (None, Some(at)) => view! { "given up " <Time at /> }.into_any(),
+                                    (None, None) => view! { "retrying, next " <Time at=d.next_attempt_at /> }.into_any(),
+                                }}</td>
                             </tr>
                         }).collect_view()}
                     </Table>

@@ -16,6 +16,7 @@ on_both_databases!(
     products_and_prices_have_stripes_shape_and_a_lookup_key_moves_only_when_asked,
     lists_page_newest_first_both_ways,
     an_idempotency_key_replays_the_first_answer_and_refuses_other_parameters,
+    concurrent_requests_with_one_idempotency_key_run_once,
     bad_keys_unknown_urls_and_bad_parameters_get_stripes_errors,
     every_change_is_an_event_that_reconciliation_can_list,
 );
@@ -159,6 +160,47 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_other_parameter
     assert_eq!(error_of(&body).0, "idempotency_error");
     let all = json(stripe.get("/v1/customers").await).await;
     assert_eq!(all["data"].as_array().unwrap().len(), 1, "one customer, however often the request came");
+}
+
+/// Stripe runs one request per key at a time: the others get 409 `idempotency_key_in_use` (or,
+/// once the first has answered, its answer again), so a burst of retries creates one customer.
+async fn concurrent_requests_with_one_idempotency_key_run_once(app: TestApp) {
+    let stripe = Stripe::of(&app).await;
+    let burst = (0..12).map(|_| {
+        stripe
+            .http
+            .post(format!("{}/v1/customers", stripe.base))
+            .bearer_auth(&stripe.secret)
+            .header("Idempotency-Key", "double-click")
+            .form(&[("email", "burst@example.com")])
+            .send()
+    });
+    let mut created = Vec::new();
+    for answer in futures::future::join_all(burst).await {
+        let answer = answer.unwrap();
+        match answer.status() {
+            StatusCode::OK => created.push(json(answer).await["id"].as_str().unwrap().to_owned()),
+            StatusCode::CONFLICT => {
+                let body: Value = answer.json().await.unwrap();
+                assert_eq!(error_of(&body).1, Some("idempotency_key_in_use"));
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    created.dedup();
+    assert_eq!(created.len(), 1, "every success is the one customer: {created:?}");
+    let all = json(stripe.get("/v1/customers").await).await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 1, "one customer for a burst of one request");
+    let later = stripe
+        .http
+        .post(format!("{}/v1/customers", stripe.base))
+        .bearer_auth(&stripe.secret)
+        .header("Idempotency-Key", "double-click")
+        .form(&[("email", "burst@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(later).await["id"], created[0].as_str(), "after the burst, the first answer");
 }
 
 async fn bad_keys_unknown_urls_and_bad_parameters_get_stripes_errors(app: TestApp) {
