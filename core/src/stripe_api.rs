@@ -7,7 +7,9 @@ use std::{sync::Mutex, time::Duration};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use stripe_client_core::{CustomizedStripeRequest, StripeClient, StripeRequest};
+use stripe_client_core::{
+    CustomizedStripeRequest, IdempotencyKey, RequestBuilder, RequestStrategy, StripeClient, StripeMethod, StripeRequest,
+};
 
 /// Stripe's API, unless the configuration names another.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
@@ -22,6 +24,18 @@ pub enum StripeApiError {
     BadResponse(String),
     #[error("the Stripe client is misconfigured: {0}")]
     Config(String),
+}
+
+impl StripeApiError {
+    /// Worth another attempt: the network, a conflict on the idempotency key, rate limiting or
+    /// Stripe's own trouble.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable(_) => true,
+            Self::Api { status, .. } => matches!(status, 409 | 429 | 500..=599),
+            Self::BadResponse(_) | Self::Config(_) => false,
+        }
+    }
 }
 
 impl From<stripe::StripeError> for StripeApiError {
@@ -75,6 +89,38 @@ impl StripeApi {
         Ok(Self { client, api_base })
     }
 
+    /// async-stripe's client, for its typed requests (`CreateProduct::new(..).send(api.client())`).
+    /// It retries network errors, 409, 429 and 5xx with backoff, under one idempotency key.
+    pub fn client(&self) -> &stripe::Client {
+        &self.client
+    }
+
+    /// Sends a POST under idempotency key `key`, so that it takes effect once however often it is
+    /// sent, from however many nodes (Stripe keeps keys for 24 hours); network errors, 409, 429
+    /// and 5xx are tried again, up to three attempts with growing delays.
+    pub async fn send_once<R>(&self, request: &R, key: &str) -> Result<R::Output, StripeApiError>
+    where
+        R: StripeRequest,
+        R::Output: miniserde::Deserialize,
+    {
+        let key =
+            IdempotencyKey::new(key).map_err(|e| StripeApiError::Config(format!("idempotency key {key:?}: {e}")))?;
+        let mut delay = Duration::from_millis(250);
+        for attempt in 1.. {
+            let strategy = RequestStrategy::Idempotent(key.clone());
+            match request.customize().request_strategy(strategy).send(&self.client).await.map_err(StripeApiError::from)
+            {
+                Err(e) if attempt < 3 && e.is_transient() => {
+                    tracing::debug!(error = %e, attempt, "Stripe request failed; trying again");
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                }
+                answer => return answer,
+            }
+        }
+        unreachable!("the loop returns by the third attempt")
+    }
+
     /// Events created at or after `since` (unix seconds), newest first, `limit` (1-100) per page,
     /// continuing after event `starting_after`.
     pub async fn list_events(
@@ -89,16 +135,26 @@ impl StripeApi {
         if let Some(after) = starting_after {
             request = request.starting_after(after);
         }
-        let body = self.raw(request).await?;
+        let body = self.raw(request.build()).await?;
         serde_json::from_slice(&body).map_err(|e| StripeApiError::BadResponse(format!("an event list: {e}")))
     }
 
+    /// The object at `/v1/{collection}/{id}` as Stripe's JSON (`collection`: `customers`,
+    /// `subscriptions`, ...), read fresh: what Stripe says now.
+    pub async fn retrieve(&self, collection: &str, id: &str) -> Result<serde_json::Value, StripeApiError> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StripeApiError::Config(format!("{id:?} is not a Stripe object id")));
+        }
+        let body = self.raw(RequestBuilder::new(StripeMethod::Get, format!("/{collection}/{id}"))).await?;
+        serde_json::from_slice(&body).map_err(|e| StripeApiError::BadResponse(format!("a {collection} object: {e}")))
+    }
+
     /// Sends `request` and returns the response body as Stripe sent it.
-    async fn raw(&self, request: impl StripeRequest) -> Result<Bytes, StripeApiError> {
+    async fn raw(&self, request: RequestBuilder) -> Result<Bytes, StripeApiError> {
         let tap = Tap { inner: &self.client, body: Mutex::new(None) };
         // async-stripe insists on parsing the answer: into an untyped value, which cannot fail on
         // a field it does not know.
-        request.build().customize::<miniserde::json::Value>().send(&tap).await?;
+        request.customize::<miniserde::json::Value>().send(&tap).await?;
         Ok(tap.body.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_default())
     }
 }

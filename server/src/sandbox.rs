@@ -6,11 +6,14 @@
 //! with it unless `BILLHOOK_SANDBOX=on` says that is meant (a demo on a shared host).
 
 use anyhow::Context;
-use billhook_core::Db;
+use billhook_core::{Db, stripe_api::StripeApi};
 use billhook_sandbox::{DeliveryOptions, Sandbox};
 use secrecy::ExposeSecret;
 
 use crate::config::{SandboxSwitch, Settings};
+
+/// How long one call to Stripe (or the sandbox) may take.
+const STRIPE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Where the sandbox is mounted.
 pub const MOUNT: &str = "/sandbox/stripe";
@@ -66,21 +69,51 @@ pub fn site_base(settings: &Settings, listening: std::net::SocketAddr) -> String
     }
 }
 
-/// Billhook's Stripe client pointed at the sandbox, for the reconciliation job when no Stripe key
-/// is set: the sandbox's secret key (kept in the database, so any node reads it) and the web
-/// nodes' address (`BILLHOOK_PUBLIC_URL`, else this node's `LEPTOS_SITE_ADDR`: in a cluster whose
-/// scheduler serves no web, set the public URL). None: the sandbox is off.
-pub async fn stripe_client(
+/// Billhook's Stripe client: Stripe's API with `BILLHOOK_STRIPE_SECRET_KEY`, else the sandbox
+/// with its secret key (kept in the database, so any node reads it) at the web nodes' address
+/// (`BILLHOOK_PUBLIC_URL`, else this node's `LEPTOS_SITE_ADDR`: in a cluster whose workers serve no
+/// web, set the public URL). None: no key and the sandbox is off.
+pub async fn stripe_api(
     settings: &Settings,
     db: &Db,
     site_addr: std::net::SocketAddr,
-) -> anyhow::Result<Option<billhook_core::stripe_api::StripeApi>> {
+) -> anyhow::Result<Option<StripeApi>> {
+    if let Some(key) = &settings.stripe_secret_key {
+        let api = StripeApi::new(key.expose_secret(), &settings.stripe_api_base, STRIPE_TIMEOUT)
+            .context("BILLHOOK_STRIPE_SECRET_KEY / BILLHOOK_STRIPE_API_BASE")?;
+        return Ok(Some(api));
+    }
     let Some(sandbox) = open(settings, db).await? else { return Ok(None) };
     let base = format!("{}{MOUNT}", site_base(settings, site_addr));
-    let client =
-        billhook_core::stripe_api::StripeApi::new(&sandbox.keys().secret, &base, std::time::Duration::from_secs(30))
-            .context("a Stripe client for the sandbox")?;
-    Ok(Some(client))
+    let api =
+        StripeApi::new(&sandbox.keys().secret, &base, STRIPE_TIMEOUT).context("a Stripe client for the sandbox")?;
+    Ok(Some(api))
+}
+
+/// [`stripe_api`] for a command that runs outside `serve`: with no Stripe key, this process
+/// serves the sandbox on a loopback port of its own (same database, so the web nodes see what it
+/// did) until `shutdown` is cancelled.
+pub async fn stripe_api_in_process(
+    settings: &Settings,
+    db: &Db,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Option<StripeApi>> {
+    if settings.stripe_secret_key.is_some() {
+        return stripe_api(settings, db, std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    }
+    let Some(sandbox) = open(settings, db).await? else { return Ok(None) };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.context("a loopback port for the sandbox")?;
+    let base = format!("http://{}{MOUNT}", listener.local_addr()?);
+    let api =
+        StripeApi::new(&sandbox.keys().secret, &base, STRIPE_TIMEOUT).context("a Stripe client for the sandbox")?;
+    let router = axum::Router::new().nest(MOUNT, sandbox.router());
+    tokio::spawn(async move {
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the in-process sandbox stopped");
+        }
+    });
+    Ok(Some(api))
 }
 
 /// Opens the sandbox when [`wanted`].

@@ -120,17 +120,14 @@ pub async fn serve(settings: Settings, role: ProcessRole) -> anyhow::Result<()> 
         let app = Application::build(&settings, state.clone()).await?;
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
     }
+    // Stripe, or the offline sandbox when no Stripe key is set: the jobs cannot tell them apart.
+    let stripe = crate::sandbox::stripe_api(&settings, &state.db, state.leptos_options.site_addr).await?;
     if matches!(role, ProcessRole::Worker | ProcessRole::All) {
-        let services = settings.job_services(state.leptos_options.site_addr)?;
+        let services = settings.job_services(state.leptos_options.site_addr, stripe.clone())?;
         tasks.spawn(process_roles::worker(state.clone(), settings.worker_options(), services, shutdown.clone()));
     }
     if matches!(role, ProcessRole::Scheduler | ProcessRole::All) {
-        let mut periodic = settings.periodic()?;
-        if periodic.stripe.is_none() {
-            // No Stripe key: reconciliation reads the offline sandbox, as it would read Stripe.
-            periodic.stripe =
-                crate::sandbox::stripe_client(&settings, &state.db, state.leptos_options.site_addr).await?;
-        }
+        let periodic = settings.periodic(stripe);
         let schedules = billhook_core::jobs::housekeeping::schedules_with(&periodic, &settings.schedules)?;
         tasks.spawn(process_roles::scheduler(state.clone(), schedules, shutdown.clone()));
     }

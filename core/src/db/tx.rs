@@ -39,6 +39,16 @@ impl Db {
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
+
+    /// Begins a transaction that reads and then writes: on SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`, waiting out the busy timeout), since a read transaction that
+    /// later writes fails with "database is locked" when another writer committed in between.
+    pub async fn begin_read_then_write(&self) -> sqlx::Result<Tx> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
 }
 
 impl Tx {

@@ -1,10 +1,18 @@
 //! Billhook's mirror of Stripe customers and subscriptions, kept from webhook events.
-//! Each upsert applies only if its event is newer than the one the row came from:
-//! `(created, rank, event id)` compared as a row value, where `rank` orders subscription statuses
-//! that Stripe may stamp with the same second (a subscription is created `incomplete` and becomes
-//! `active` in the same second; the terminal states win ties).
+//!
+//! Each row remembers the stamp of what it came from - `(created, rank, event id)` - and an event
+//! applies only if its stamp is newer, so events arriving out of order never roll a row back.
+//! `rank` orders subscription statuses that Stripe stamps with the same second (created
+//! `incomplete`, `active` a moment later; the terminal states win ties).
+//!
+//! Stripe stamps events in whole seconds and event ids are random, so two changes of one object
+//! within one second (create then update: the common case in a billing flow) cannot be ordered
+//! from the events alone. When an event ties with the stored stamp, the mirror applies its best
+//! guess and queues a [`RefreshObject`](crate::jobs::RefreshObject) job, which reads the object
+//! from Stripe and stores what Stripe says now, stamped with the time of the read.
 
 use billhook_model::SubscriptionStatus;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ProcessError;
@@ -16,6 +24,81 @@ pub(super) struct SourceEvent<'a> {
     pub event_type: &'a str,
     pub created: i64,
     pub object: &'a Value,
+}
+
+/// The kinds of Stripe object Billhook mirrors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MirroredKind {
+    Customer,
+    Subscription,
+}
+
+impl MirroredKind {
+    /// The kind an event of `event_type` is about, or None: not mirrored.
+    pub fn of_event(event_type: &str) -> Option<Self> {
+        match event_type {
+            "customer.created" | "customer.updated" | "customer.deleted" => Some(Self::Customer),
+            t if t.starts_with("customer.subscription.") => Some(Self::Subscription),
+            _ => None,
+        }
+    }
+
+    /// Where Stripe's API serves one object of this kind (after `/v1/`).
+    pub fn api_path(self) -> &'static str {
+        match self {
+            Self::Customer => "customers",
+            Self::Subscription => "subscriptions",
+        }
+    }
+
+    /// The queue its events are processed on.
+    pub fn queue(self) -> &'static str {
+        match self {
+            Self::Customer => crate::jobs::CUSTOMERS_QUEUE,
+            Self::Subscription => crate::jobs::SUBSCRIPTIONS_QUEUE,
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Self::Customer => "stripe_customers",
+            Self::Subscription => "stripe_subscriptions",
+        }
+    }
+}
+
+/// What orders the versions of one object.
+struct Stamp<'a> {
+    /// Unix seconds.
+    created: i64,
+    rank: i64,
+    /// The event's id, or [`READ_FROM_STRIPE`].
+    source: &'a str,
+}
+
+/// The source of a row stored from a read of the object rather than from an event.
+pub const READ_FROM_STRIPE: &str = "read";
+
+/// When an upsert replaces the stored row.
+#[derive(Clone, Copy)]
+enum Replace {
+    /// The stamp is newer (an event).
+    IfNewer,
+    /// The stored row is not newer (a read from Stripe: newer than any event of an earlier second).
+    IfNotOlder,
+}
+
+impl Replace {
+    fn condition(self, table: &str) -> String {
+        match self {
+            Self::IfNewer => format!(
+                "(excluded.event_created, excluded.event_rank, excluded.event_id) \
+                 > ({table}.event_created, {table}.event_rank, {table}.event_id)"
+            ),
+            Self::IfNotOlder => format!("excluded.event_created >= {table}.event_created"),
+        }
+    }
 }
 
 fn str_field<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
@@ -32,73 +115,137 @@ fn status_rank(status: &str) -> i64 {
     SubscriptionStatus::parse(status).map_or(1, SubscriptionStatus::rank)
 }
 
-/// Applies `event` to the mirror inside `tx`, the transaction that marks it processed.
-pub(super) async fn apply(tx: &mut Tx, event: &SourceEvent<'_>, now_ms: i64) -> Result<(), ProcessError> {
-    let object = event.object;
-    if event.event_type.starts_with("customer.subscription.") {
-        let id = required(object, "id")?;
-        let status = required(object, "status")?;
-        let customer = str_field(object, "customer");
-        let cancel_at_period_end = object.get("cancel_at_period_end").and_then(Value::as_bool).unwrap_or(false);
-        // Since API 2025-03-31 the period lives on the items.
-        let items = object.pointer("/items/data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        let current_period_end = items.iter().filter_map(|i| i.get("current_period_end").and_then(Value::as_i64)).max();
-        let prices: Vec<&str> = items.iter().filter_map(|i| i.pointer("/price/id").and_then(Value::as_str)).collect();
-        let prices = serde_json::to_string(&prices).unwrap_or_else(|_| "[]".into());
-        on_tx!(tx, conn => sqlx::query(
-            "INSERT INTO stripe_subscriptions (id, customer_id, status, cancel_at_period_end, current_period_end, price_ids, \
-                 event_created, event_rank, event_id, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, \
-                 cancel_at_period_end = excluded.cancel_at_period_end, current_period_end = excluded.current_period_end, \
-                 price_ids = excluded.price_ids, event_created = excluded.event_created, event_rank = excluded.event_rank, \
-                 event_id = excluded.event_id, updated_at = excluded.updated_at \
-             WHERE (excluded.event_created, excluded.event_rank, excluded.event_id) \
-                 > (stripe_subscriptions.event_created, stripe_subscriptions.event_rank, stripe_subscriptions.event_id)",
-        )
-        .bind(id)
-        .bind(customer)
-        .bind(status)
-        .bind(cancel_at_period_end)
-        .bind(current_period_end)
-        .bind(prices)
-        .bind(event.created)
-        .bind(status_rank(status))
-        .bind(event.id)
-        .bind(now_ms)
-        .execute(conn)
-        .await
-        .map(|_| ()))?;
-        return Ok(());
-    }
-
+/// The object's id and its rank among versions stamped with the same second.
+fn id_and_rank<'a>(kind: MirroredKind, object: &'a Value, event_type: &str) -> Result<(&'a str, i64), ProcessError> {
     let id = required(object, "id")?;
-    let deleted =
-        event.event_type == "customer.deleted" || object.get("deleted").and_then(Value::as_bool) == Some(true);
-    // Billing names the account in the customer's metadata when it creates the customer.
-    let user_id =
-        object.pointer("/metadata/billhook_user_id").and_then(Value::as_str).and_then(|v| v.parse::<i64>().ok());
-    on_tx!(tx, conn => sqlx::query(
-        "INSERT INTO stripe_customers (id, email, name, deleted, event_created, event_rank, event_id, updated_at, user_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, deleted = excluded.deleted, \
-             user_id = COALESCE(excluded.user_id, stripe_customers.user_id), \
-             event_created = excluded.event_created, event_rank = excluded.event_rank, event_id = excluded.event_id, \
-             updated_at = excluded.updated_at \
-         WHERE (excluded.event_created, excluded.event_rank, excluded.event_id) \
-             > (stripe_customers.event_created, stripe_customers.event_rank, stripe_customers.event_id)",
-    )
-    .bind(id)
-    .bind(str_field(object, "email"))
-    .bind(str_field(object, "name"))
-    .bind(deleted)
-    .bind(event.created)
-    .bind(i64::from(deleted)) // a deletion wins a tie
-    .bind(event.id)
-    .bind(now_ms)
-    .bind(user_id)
-    .execute(conn)
-    .await
-    .map(|_| ()))?;
-    Ok(())
+    let rank = match kind {
+        MirroredKind::Subscription => status_rank(required(object, "status")?),
+        // A deletion wins a tie.
+        MirroredKind::Customer => i64::from(is_deleted_customer(object, event_type)),
+    };
+    Ok((id, rank))
+}
+
+fn is_deleted_customer(object: &Value, event_type: &str) -> bool {
+    event_type == "customer.deleted" || object.get("deleted").and_then(Value::as_bool) == Some(true)
+}
+
+/// Applies `event` to the mirror inside `tx`, the transaction that marks it processed. Returns
+/// true when the event ties with the stored row's second: the order is a guess, and the object
+/// should be read from Stripe.
+pub(super) async fn apply(tx: &mut Tx, event: &SourceEvent<'_>, now_ms: i64) -> Result<bool, ProcessError> {
+    let Some(kind) = MirroredKind::of_event(event.event_type) else { return Ok(false) };
+    let (id, rank) = id_and_rank(kind, event.object, event.event_type)?;
+    let stored = stored_stamp(tx, kind, id).await?;
+    let tie = stored.is_some_and(|(created, source)| created == event.created && source != event.id);
+    let stamp = Stamp { created: event.created, rank, source: event.id };
+    upsert(tx, kind, event.object, event.event_type, &stamp, Replace::IfNewer, now_ms).await?;
+    Ok(tie)
+}
+
+/// Stores `object` as Stripe answered it at `read_at` (unix seconds), unless the row already
+/// holds a version from a later second. Returns whether it was stored.
+pub async fn store_read(
+    tx: &mut Tx,
+    kind: MirroredKind,
+    object: &Value,
+    read_at: i64,
+    now_ms: i64,
+) -> Result<bool, ProcessError> {
+    let (id, rank) = id_and_rank(kind, object, "")?;
+    // Test clocks stamp events with their own time, which may run ahead of ours: a read is at
+    // least as new as the version it was asked to settle.
+    let created = stored_stamp(tx, kind, id).await?.map_or(read_at, |(created, _)| created.max(read_at));
+    let stamp = Stamp { created, rank, source: READ_FROM_STRIPE };
+    upsert(tx, kind, object, "", &stamp, Replace::IfNotOlder, now_ms).await
+}
+
+/// The stored row's `(event_created, event_id)`.
+async fn stored_stamp(tx: &mut Tx, kind: MirroredKind, id: &str) -> Result<Option<(i64, String)>, ProcessError> {
+    let sql = format!("SELECT event_created, event_id FROM {} WHERE id = $1", kind.table());
+    Ok(on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await)?)
+}
+
+async fn upsert(
+    tx: &mut Tx,
+    kind: MirroredKind,
+    object: &Value,
+    event_type: &str,
+    stamp: &Stamp<'_>,
+    replace: Replace,
+    now_ms: i64,
+) -> Result<bool, ProcessError> {
+    let id = required(object, "id")?;
+    let stored = match kind {
+        MirroredKind::Subscription => {
+            let status = required(object, "status")?;
+            let customer = str_field(object, "customer");
+            let cancel_at_period_end = object.get("cancel_at_period_end").and_then(Value::as_bool).unwrap_or(false);
+            // Since API 2025-03-31 the period lives on the items.
+            let items = object.pointer("/items/data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let current_period_end =
+                items.iter().filter_map(|i| i.get("current_period_end").and_then(Value::as_i64)).max();
+            let prices: Vec<&str> =
+                items.iter().filter_map(|i| i.pointer("/price/id").and_then(Value::as_str)).collect();
+            let prices = serde_json::to_string(&prices).unwrap_or_else(|_| "[]".into());
+            let sql = format!(
+                "INSERT INTO stripe_subscriptions (id, customer_id, status, cancel_at_period_end, current_period_end, \
+                     price_ids, event_created, event_rank, event_id, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, \
+                     cancel_at_period_end = excluded.cancel_at_period_end, \
+                     current_period_end = excluded.current_period_end, price_ids = excluded.price_ids, \
+                     event_created = excluded.event_created, event_rank = excluded.event_rank, \
+                     event_id = excluded.event_id, updated_at = excluded.updated_at \
+                 WHERE {}",
+                replace.condition("stripe_subscriptions")
+            );
+            on_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .bind(customer)
+                .bind(status)
+                .bind(cancel_at_period_end)
+                .bind(current_period_end)
+                .bind(&prices)
+                .bind(stamp.created)
+                .bind(stamp.rank)
+                .bind(stamp.source)
+                .bind(now_ms)
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected()))?
+        }
+        MirroredKind::Customer => {
+            // Billing names the account in the customer's metadata when it creates the customer.
+            let user_id = object
+                .pointer("/metadata/billhook_user_id")
+                .and_then(Value::as_str)
+                .and_then(|v| v.parse::<i64>().ok());
+            let sql = format!(
+                "INSERT INTO stripe_customers (id, email, name, deleted, event_created, event_rank, event_id, \
+                     updated_at, user_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, \
+                     deleted = excluded.deleted, user_id = COALESCE(excluded.user_id, stripe_customers.user_id), \
+                     event_created = excluded.event_created, event_rank = excluded.event_rank, \
+                     event_id = excluded.event_id, updated_at = excluded.updated_at \
+                 WHERE {}",
+                replace.condition("stripe_customers")
+            );
+            on_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .bind(str_field(object, "email"))
+                .bind(str_field(object, "name"))
+                .bind(is_deleted_customer(object, event_type))
+                .bind(stamp.created)
+                .bind(stamp.rank)
+                .bind(stamp.source)
+                .bind(now_ms)
+                .bind(user_id)
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected()))?
+        }
+    };
+    Ok(stored > 0)
 }

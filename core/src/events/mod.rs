@@ -5,22 +5,22 @@
 //! effect and that mark commit together - a job that dies before the commit leaves no effect, a
 //! job re-run after it finds the event already processed. Handlers must also be out-of-order
 //! safe: an event never overwrites state derived from a newer one (each mirror row remembers the
-//! `created` and id of the event it came from, and an upsert only applies a newer one).
+//! `created` and id of the event it came from, and an upsert only applies a newer one); two
+//! events of one second are settled by reading the object from Stripe ([`refresh`]).
 
 mod mirror;
 mod process;
 pub mod reconcile;
+mod refresh;
 
 pub use billhook_model::EventStatus;
+pub use mirror::{MirroredKind, READ_FROM_STRIPE};
 pub use process::{ProcessError, ProcessOutcome, process_event};
+pub use refresh::{RefreshError, Refreshed, refresh};
 
 /// The queue an event type is processed on, or None: no handler, stored and marked `ignored`.
 pub fn queue_for(event_type: &str) -> Option<&'static str> {
-    match event_type {
-        "customer.created" | "customer.updated" | "customer.deleted" => Some(crate::jobs::CUSTOMERS_QUEUE),
-        t if t.starts_with("customer.subscription.") => Some(crate::jobs::SUBSCRIPTIONS_QUEUE),
-        _ => None,
-    }
+    MirroredKind::of_event(event_type).map(MirroredKind::queue)
 }
 
 #[cfg(test)]

@@ -3,7 +3,12 @@
 use serde_json::Value;
 
 use super::{mirror, queue_for};
-use crate::{clock, db::Db, on_db, on_tx};
+use crate::{
+    clock,
+    db::Db,
+    jobs::{self, RefreshObject},
+    on_db, on_tx,
+};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum ProcessOutcome {
@@ -21,6 +26,8 @@ pub enum ProcessError {
     BadPayload(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("queueing a read of the object: {0}")]
+    Enqueue(#[from] crate::jobs::EnqueueError),
 }
 
 /// Marks the event `processed` and runs its handler in one transaction: both commit, or neither.
@@ -51,7 +58,14 @@ async fn complete(db: &Db, event_id: &str, now: i64) -> Result<ProcessOutcome, P
         let object =
             payload.pointer("/data/object").ok_or_else(|| ProcessError::BadPayload("no data.object".into()))?;
         let source = mirror::SourceEvent { id: event_id, event_type: &event_type, created, object };
-        mirror::apply(&mut tx, &source, now).await?;
+        if mirror::apply(&mut tx, &source, now).await? {
+            // Two changes within one second: which is newer is a guess until Stripe is asked.
+            let kind = mirror::MirroredKind::of_event(&event_type);
+            let id = object.get("id").and_then(Value::as_str);
+            if let (Some(kind), Some(id)) = (kind, id) {
+                jobs::enqueue(&mut tx, &[RefreshObject { kind, id: id.to_owned() }]).await?;
+            }
+        }
     }
     tx.commit().await?;
     Ok(ProcessOutcome::Processed)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{custom_domains::CertificateAuthority, db::Db, email::Mailer};
+use crate::{custom_domains::CertificateAuthority, db::Db, email::Mailer, stripe_api::StripeApi};
 
 /// A background job. Its value is its arguments (stored as JSON in the job row), so a rename of
 /// a field is a migration of queued jobs: add fields with `#[serde(default)]`.
@@ -41,6 +41,8 @@ pub trait JobError: std::error::Error + Send + Sync + 'static {
 pub struct JobServices {
     pub mailer: Mailer,
     pub certificates: CertificateAuthority,
+    /// Stripe, or the offline sandbox; None when neither is configured.
+    pub stripe: Option<StripeApi>,
 }
 
 /// What a job's `run` gets: the database, the services, and which attempt this is.

@@ -21,6 +21,7 @@ pub mod housekeeping;
 mod job;
 mod process_event;
 mod provision_certificate;
+mod refresh_object;
 mod runner;
 pub mod scheduler;
 mod schema;
@@ -32,13 +33,19 @@ pub use export_data::ExportData;
 pub use job::{Job, JobContext, JobError, JobServices};
 pub use process_event::{CUSTOMERS_QUEUE, ProcessEvent, SUBSCRIPTIONS_QUEUE};
 pub use provision_certificate::ProvisionCertificate;
+pub use refresh_object::RefreshObject;
 pub use runner::{Registry, WorkerOptions, node_name, run_workers};
 pub use schema::setup;
 pub use send_email::SendEmail;
 
 /// Every job Billhook runs: one line each.
 fn register_all(jobs: Registry) -> Registry {
-    jobs.job::<ProcessEvent>().job::<SendEmail>().job::<ExportData>().job::<ProvisionCertificate>().job::<Canary>()
+    jobs.job::<ProcessEvent>()
+        .job::<RefreshObject>()
+        .job::<SendEmail>()
+        .job::<ExportData>()
+        .job::<ProvisionCertificate>()
+        .job::<Canary>()
 }
 
 /// Every queue and the job it carries (for operators).

@@ -14,7 +14,6 @@ use billhook_core::{
     webhooks::WebhookVerifier,
 };
 
-use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use super::Settings;
@@ -73,27 +72,25 @@ impl Settings {
         Duration::from_secs(self.certificate_renew_before_days * 24 * 3600)
     }
 
-    /// The outside services of the worker role.
-    pub fn job_services(&self, site_addr: std::net::SocketAddr) -> anyhow::Result<JobServices> {
+    /// The outside services of the worker role (`stripe`: see `crate::sandbox::stripe_api`).
+    pub fn job_services(
+        &self,
+        site_addr: std::net::SocketAddr,
+        stripe: Option<StripeApi>,
+    ) -> anyhow::Result<JobServices> {
         Ok(JobServices {
             mailer: self.mailer(site_addr)?,
             certificates: CertificateAuthority::new(self.acme_settings()),
+            stripe,
         })
     }
 
-    /// What the scheduler role's periodic jobs need.
-    pub fn periodic(&self) -> anyhow::Result<Periodic> {
-        let stripe = match &self.stripe_secret_key {
-            Some(key) => Some(
-                StripeApi::new(key.expose_secret(), &self.stripe_api_base, Duration::from_secs(30))
-                    .context("BILLHOOK_STRIPE_SECRET_KEY / BILLHOOK_STRIPE_API_BASE")?,
-            ),
-            None => None,
-        };
+    /// What the scheduler role's periodic jobs need (`stripe`: see `crate::sandbox::stripe_api`).
+    pub fn periodic(&self, stripe: Option<StripeApi>) -> Periodic {
         let reconcile = ReconcileOptions {
             lookback: Duration::from_secs(self.stripe_reconcile_lookback_hours.clamp(1, 30 * 24) * 3600),
             ..ReconcileOptions::default()
         };
-        Ok(Periodic { certificate_renew_before: self.certificate_renew_before(), stripe, reconcile })
+        Periodic { certificate_renew_before: self.certificate_renew_before(), stripe, reconcile }
     }
 }

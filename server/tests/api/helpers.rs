@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use app::AppState;
+use billhook_core::on_db;
 use billhook_server::{config::Settings, startup};
 use leptos::config::LeptosOptions;
 use reqwest::{StatusCode, header};
@@ -58,8 +59,13 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with the test settings changed by `adjust`.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database = TestDatabase::create(backend).await;
-    let settings = Settings {
+    let mut settings = Settings {
         database_url: SecretString::from(database.url.clone()),
         database_max_connections: 4,
         login_max_failures_per_account: MAX_FAILURES_PER_ACCOUNT,
@@ -67,6 +73,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         stripe_webhook_secrets: SecretString::from(WEBHOOK_SECRETS.join(",")),
         ..Settings::default()
     };
+    adjust(&mut settings);
     let options = LeptosOptions::builder()
         .output_name("billhook")
         .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -78,6 +85,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .await
         .expect("seeding the admin");
     let application = startup::Application::build(&settings, state.clone()).await.expect("building the app");
+    // The web node opened the sandbox in its own copy of the state; the tests' copy opens it too
+    // (the same keys and data: they live in the database).
+    let mut state = state;
+    state.sandbox = billhook_server::sandbox::open(&settings, &state.db).await.expect("opening the sandbox");
     let address = format!("http://127.0.0.1:{}", application.port());
     let shutdown = CancellationToken::new();
     tokio::spawn(application.run_until_stopped(shutdown.clone()));
@@ -114,6 +125,19 @@ where
             ),
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// A port free for TCP and UDP, below Linux's ephemeral range (32768+), so that the many client
+/// connections of tests running alongside cannot take it between this check and a server's bind.
+pub fn free_port() -> u16 {
+    loop {
+        let port = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        {
+            return port;
+        }
     }
 }
 
@@ -168,7 +192,39 @@ impl TestApp {
             mailer: billhook_core::email::Mailer::new(smtp_url, "Billhook <billing@example.com>", &self.address)
                 .unwrap(),
             certificates: billhook_core::custom_domains::CertificateAuthority::new(acme),
+            stripe: self.stripe_api(),
         }
+    }
+
+    /// Billhook's Stripe client for this app: its sandbox.
+    pub fn stripe_api(&self) -> Option<billhook_core::stripe_api::StripeApi> {
+        let sandbox = self.state.sandbox.as_ref()?;
+        let base = format!("{}/sandbox/stripe", self.address);
+        Some(
+            billhook_core::stripe_api::StripeApi::new(
+                &sandbox.keys().secret,
+                &base,
+                std::time::Duration::from_secs(10),
+            )
+            .unwrap(),
+        )
+    }
+
+    /// Jobs on `queue` not finished yet: waiting, running, or failed with attempts left.
+    pub async fn unfinished_jobs(&self, queue: &str) -> i64 {
+        let unfinished = "job_type = $1 AND (status IN ('Pending', 'Queued', 'Running') \
+                          OR (status = 'Failed' AND attempts < max_attempts))";
+        on_db!(&self.state.db, pool => {
+            let table = match self.state.db.kind() {
+                billhook_core::DbKind::Sqlite => "Jobs",
+                billhook_core::DbKind::Postgres => "apalis.jobs",
+            };
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE {unfinished}")))
+                .bind(queue)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        })
     }
 
     /// Runs the worker role in this process with `options` and `services` until the app is dropped.

@@ -9,7 +9,7 @@ use std::{
 
 use billhook_core::custom_domains::AcmeSettings;
 
-use crate::helpers::wait_for_listener;
+use crate::helpers::{free_port, wait_for_listener};
 
 /// Pebble and its DNS server on free ports, with a TLS certificate made for this run; stopped
 /// when dropped. `http_port` is where Pebble sends HTTP-01 validation requests.
@@ -18,19 +18,6 @@ pub struct Pebble {
     dir: PathBuf,
     listen_port: u16,
     dns_management_port: u16,
-}
-
-/// A port free for TCP and UDP, below Linux's ephemeral range (32768+), so that the many client
-/// connections of tests running alongside cannot take it between this check and Pebble's bind.
-fn free_port() -> u16 {
-    loop {
-        let port = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000);
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
-        {
-            return port;
-        }
-    }
 }
 
 fn spawn(command: &mut Command, what: &str) -> Child {

@@ -24,6 +24,11 @@ pub fn sample(resource: &str) -> Value {
     object
 }
 
+/// Whether the samples hold Stripe's object of kind `resource`.
+pub fn has_sample(resource: &str) -> bool {
+    fixtures()["resources"][resource].is_object()
+}
+
 /// An event of `event_type` about `object`, as Stripe's API version of the fixtures sends it.
 pub fn event(id: &str, event_type: &str, created: i64, object: Value) -> String {
     let mut event = sample("event");

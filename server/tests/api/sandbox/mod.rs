@@ -4,10 +4,13 @@
 mod api;
 mod changes;
 mod delivery;
+mod localstripe;
 mod pages;
 mod payments;
 mod reconcile;
 mod renewals;
+mod same_second;
+mod shuffled;
 mod subscriptions;
 
 use billhook_sandbox::Sandbox;
@@ -44,12 +47,55 @@ impl Stripe {
     }
 }
 
-/// The body of a 200 answer (any other status fails the test, showing the body).
+/// The body of a 200 answer (any other status fails the test, showing the body), every Stripe
+/// object in it checked by [`conforms_to_stripe`].
 pub async fn json(response: Response) -> Value {
     let status = response.status();
     let text = response.text().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{text}");
-    serde_json::from_str(&text).unwrap()
+    let body = serde_json::from_str(&text).unwrap();
+    conforms_to_stripe(&body);
+    body
+}
+
+/// Every Stripe object in `value`, at any depth (list items, expansions, an event's object):
+/// read with async-stripe's type for its kind, as billing reads it, and holding every field of
+/// Stripe's published sample of that kind. Deleted objects are stubs in Stripe too.
+pub fn conforms_to_stripe(value: &Value) {
+    match value {
+        Value::Object(map) => {
+            let deleted = map.get("deleted") == Some(&Value::Bool(true));
+            if let Some(kind) = map.get("object").and_then(Value::as_str).filter(|_| !deleted) {
+                if crate::stripe_events::has_sample(kind) {
+                    has_every_field_of_stripes_sample(kind, value);
+                }
+                read_as_async_stripe_does(kind, value);
+            }
+            map.values().for_each(conforms_to_stripe);
+        }
+        Value::Array(items) => items.iter().for_each(conforms_to_stripe),
+        _ => {}
+    }
+}
+
+/// Parses `object` with async-stripe's type for `kind` (the kinds billing reads).
+fn read_as_async_stripe_does(kind: &str, object: &Value) {
+    use stripe_shared as s;
+    match kind {
+        "customer" => drop(typed::<s::Customer>(object)),
+        "product" => drop(typed::<s::Product>(object)),
+        "price" => drop(typed::<s::Price>(object)),
+        "payment_method" => drop(typed::<s::PaymentMethod>(object)),
+        "payment_intent" => drop(typed::<s::PaymentIntent>(object)),
+        "setup_intent" => drop(typed::<s::SetupIntent>(object)),
+        "subscription" => drop(typed::<s::Subscription>(object)),
+        "subscription_item" => drop(typed::<s::SubscriptionItem>(object)),
+        "invoice" => drop(typed::<s::Invoice>(object)),
+        "line_item" => drop(typed::<s::InvoiceLineItem>(object)),
+        "test_helpers.test_clock" => drop(typed::<s::TestHelpersTestClock>(object)),
+        "event" => drop(typed::<s::Event>(object)),
+        _ => {}
+    }
 }
 
 /// Reads `object` with async-stripe's type for it, as the billing code will.

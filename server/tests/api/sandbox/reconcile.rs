@@ -36,10 +36,8 @@ async fn reconciliation_reads_the_sandbox_and_fills_a_lost_delivery(app: TestApp
 
     let settings = Settings { public_url: Some(app.address.parse().unwrap()), ..Settings::default() };
     let site: std::net::SocketAddr = app.address.trim_start_matches("http://").parse().unwrap();
-    let client = billhook_server::sandbox::stripe_client(&settings, &app.state.db, site)
-        .await
-        .unwrap()
-        .expect("the sandbox runs");
+    let client =
+        billhook_server::sandbox::stripe_api(&settings, &app.state.db, site).await.unwrap().expect("the sandbox runs");
     let outcome = reconcile(&app.state.db, &client, &ReconcileOptions::default()).await.unwrap();
     assert!(outcome.listed >= 1, "{outcome:?}");
     assert_eq!(outcome.filled, 1, "the lost event, and only it");
