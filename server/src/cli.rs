@@ -1,4 +1,5 @@
-//! The `billhook` command line: `serve`, `migrate`, `create-admin`, `add-domain`, `seed-demo`, `canary`.
+//! The `billhook` command line: `serve`, `migrate`, `create-admin`, `add-domain`, `seed-demo`,
+//! `stripe sync-catalog`, `canary`.
 
 use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
@@ -46,6 +47,11 @@ pub enum Command {
     },
     /// Create (or reset) the demo admin and demo customer and print their credentials.
     SeedDemo,
+    /// Stripe chores.
+    Stripe {
+        #[command(subcommand)]
+        command: StripeCommand,
+    },
     /// Send a canary job through the queues and wait until a worker has run it: an end-to-end
     /// check of the worker role (exit status 1 when none runs it in time).
     Canary {
@@ -63,6 +69,15 @@ pub enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+}
+
+/// `billhook stripe ...`.
+#[derive(Debug, Subcommand)]
+pub enum StripeCommand {
+    /// Make Stripe's products and prices match the catalogue, by lookup key: creates what is
+    /// missing, replaces a price whose amount or interval changed; a second run changes nothing.
+    /// Without a Stripe key, it fills the offline sandbox.
+    SyncCatalog,
 }
 
 /// The roles a `serve` process can take.
@@ -113,6 +128,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 state.accounts.upsert(email, password.to_string(), role).await?;
                 println!("demo {:<8}  e-mail: {email:<22} password: {password}", role.as_str());
             }
+            Ok(())
+        }
+        Command::Stripe { command: StripeCommand::SyncCatalog } => {
+            let db = startup::open_database(&settings).await?;
+            db.migrate().await?;
+            let served = tokio_util::sync::CancellationToken::new();
+            let stripe = crate::sandbox::stripe_api_in_process(&settings, &db, served.clone())
+                .await?
+                .context("no BILLHOOK_STRIPE_SECRET_KEY and BILLHOOK_SANDBOX=off: there is no Stripe to sync with")?;
+            let report = billhook_core::billing::sync_catalogue(&stripe, &settings.catalogue).await;
+            served.cancel();
+            println!("catalogue synced: {}", report?);
             Ok(())
         }
         Command::Canary { hold_ms, timeout_seconds, count, no_wait } => {

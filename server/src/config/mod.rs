@@ -101,6 +101,9 @@ pub struct Settings {
     /// The sandbox shuffles its webhook deliveries and sends some twice (Stripe guarantees
     /// neither order nor a single delivery; this makes both visible).
     pub sandbox_shuffle_deliveries: bool,
+    /// The subscription types on offer with their prices (`[[catalogue]]` tables in
+    /// `billhook.toml`, or `BILLHOOK_CATALOGUE` as an inline array); default: Basic and the SSL add-on.
+    pub catalogue: billhook_model::Catalogue,
 }
 
 /// `BILLHOOK_SANDBOX`.
@@ -153,6 +156,7 @@ impl Default for Settings {
             sandbox_secret_key: None,
             sandbox_publishable_key: None,
             sandbox_shuffle_deliveries: false,
+            catalogue: billhook_model::Catalogue::default(),
         }
     }
 }
@@ -166,12 +170,17 @@ impl Settings {
             anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
         }
         let path = named.unwrap_or_else(|| PathBuf::from("billhook.toml"));
-        Figment::new()
+        let settings: Self = Figment::new()
             .merge(Toml::file(&path))
             .merge(Env::prefixed("BILLHOOK_").filter(|key| !is_tooling_variable(key.as_str())).split("__"))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
-            .with_context(|| format!("reading the configuration ({} and the environment)", path.display()))
+            .with_context(|| format!("reading the configuration ({} and the environment)", path.display()))?;
+        settings
+            .catalogue
+            .validate()
+            .with_context(|| format!("the catalogue in {} or BILLHOOK_CATALOGUE", path.display()))?;
+        Ok(settings)
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -243,6 +252,52 @@ mod tests {
             jail.set_env("BILLHOOK_SCHEDULES__DISPATCH_SWEEP", "*/5 * * * * *");
             let settings = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(settings.schedules.get("dispatch_sweep").map(String::as_str), Some("*/5 * * * * *"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_catalogue_comes_from_the_file_or_the_environment_and_is_checked() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(
+                Settings::load(None).map_err(|e| e.to_string())?.catalogue,
+                billhook_model::Catalogue::default()
+            );
+            jail.create_file(
+                "billhook.toml",
+                r#"
+[[catalogue]]
+key = "basic"
+name = "Basic"
+prices = [
+  { lookup_key = "basic_monthly", amount = 700, currency = "eur", interval = "month" },
+]
+
+[[catalogue]]
+key = "team"
+name = "Team seats"
+requires = "basic"
+prices = [{ lookup_key = "team_yearly", amount = 12000, currency = "usd", interval = "year" }]
+"#,
+            )?;
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            let (kind, price) = settings.catalogue.price("team_yearly").expect("the new type, with no code change");
+            assert_eq!((kind.requires.as_deref(), price.amount), (Some("basic"), 12000));
+
+            jail.set_env(
+                "BILLHOOK_CATALOGUE",
+                r#"[{key="solo", name="Solo", prices=[{lookup_key="solo_monthly", amount=300, currency="eur", interval="month"}]}]"#,
+            );
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.catalogue.types.len(), 1);
+            assert_eq!(settings.catalogue.types[0].key, "solo");
+
+            jail.set_env(
+                "BILLHOOK_CATALOGUE",
+                r#"[{key="solo", name="Solo", requires="gold", prices=[{lookup_key="solo_monthly", amount=300, currency="eur", interval="month"}]}]"#,
+            );
+            let error = format!("{:#}", Settings::load(None).unwrap_err());
+            assert!(error.contains("gold"), "{error}");
             Ok(())
         });
     }

@@ -6,6 +6,7 @@ mod pebble;
 mod stripe_events;
 
 mod accounts;
+mod billing;
 mod cli;
 mod cluster;
 mod csrf;

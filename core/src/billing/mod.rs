@@ -1,0 +1,33 @@
+//! Billing: the catalogue synced to Stripe, customers' subscriptions, payment methods and
+//! invoices. Every state shown comes from Stripe (its webhooks, or a fresh read), never from the
+//! browser's word.
+
+mod catalogue_sync;
+mod customers;
+mod subscriptions;
+
+pub use catalogue_sync::{SyncReport, sync_catalogue};
+pub use customers::{customer_of, ensure_customer, owner_of};
+pub use subscriptions::{Customer, FirstPayment, status_of, subscribe, subscriptions_at_stripe, type_of};
+
+use crate::stripe_api::StripeApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error(transparent)]
+    Catalogue(#[from] billhook_model::catalogue::CatalogueError),
+    #[error("{0:?} is not a price in the catalogue")]
+    UnknownPrice(String),
+    #[error("the price {0:?} is not at Stripe yet: run `billhook stripe sync-catalog`")]
+    PriceNotSynced(String),
+    #[error("{wanted} needs an active {required} subscription")]
+    Requires { wanted: String, required: String },
+    #[error("you already have {0}")]
+    AlreadyHeld(String),
+    #[error(transparent)]
+    Stripe(#[from] StripeApiError),
+    #[error("Stripe answered something billing cannot use: {0}")]
+    Unexpected(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
