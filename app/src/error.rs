@@ -60,6 +60,18 @@ pub enum AppError {
     WrongCredentials,
     #[error("Too many failed log-ins. Try again {}.", retry_in(.retry_after_secs))]
     Throttled { retry_after_secs: Option<u64> },
+    #[error("This plan needs an active {} subscription first.", or_another(.required))]
+    PlanRequires { required: Option<String> },
+    #[error("You already have this plan.")]
+    AlreadySubscribed,
+    #[error("This plan is not on offer.")]
+    UnknownPlan,
+    /// Stripe is unreachable, or billing is not configured: nothing the customer can fix now.
+    #[error("Payments are not available right now. Please try again in a few minutes.")]
+    PaymentsUnavailable,
+    /// Missing, or not the signed-in account's (the two are not told apart).
+    #[error("There is nothing here.")]
+    NotFound,
     #[error("Please log in.")]
     Unauthorized,
     #[error("You are not allowed to do this.")]
@@ -73,6 +85,10 @@ pub enum AppError {
     Request(String),
 }
 
+fn or_another(name: &Option<String>) -> &str {
+    name.as_deref().unwrap_or("other")
+}
+
 fn retry_in(secs: &Option<u64>) -> String {
     match secs {
         Some(secs) => format!("in {} minutes", secs.div_ceil(60)),
@@ -82,7 +98,7 @@ fn retry_in(secs: &Option<u64>) -> String {
 
 impl AppError {
     /// Every variant, without details (what [`AppError::from_code`] can rebuild).
-    const CODED: [Self; 12] = [
+    const CODED: [Self; 17] = [
         Self::InvalidEmail,
         Self::InvalidPassword,
         Self::InvalidDomain,
@@ -91,6 +107,11 @@ impl AppError {
         Self::DomainTaken,
         Self::WrongCredentials,
         Self::Throttled { retry_after_secs: None },
+        Self::PlanRequires { required: None },
+        Self::AlreadySubscribed,
+        Self::UnknownPlan,
+        Self::PaymentsUnavailable,
+        Self::NotFound,
         Self::Unauthorized,
         Self::Forbidden,
         Self::Internal,
@@ -99,10 +120,17 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidEmail | Self::InvalidPassword | Self::InvalidDomain | Self::Invalid | Self::Request(_) => {
-                StatusCode::BAD_REQUEST
+            Self::InvalidEmail
+            | Self::InvalidPassword
+            | Self::InvalidDomain
+            | Self::Invalid
+            | Self::UnknownPlan
+            | Self::Request(_) => StatusCode::BAD_REQUEST,
+            Self::EmailTaken | Self::DomainTaken | Self::PlanRequires { .. } | Self::AlreadySubscribed => {
+                StatusCode::CONFLICT
             }
-            Self::EmailTaken | Self::DomainTaken => StatusCode::CONFLICT,
+            Self::PaymentsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotFound => StatusCode::NOT_FOUND,
             Self::WrongCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,
@@ -122,6 +150,11 @@ impl AppError {
             Self::DomainTaken => "domain_taken",
             Self::WrongCredentials => "wrong_credentials",
             Self::Throttled { .. } => "throttled",
+            Self::PlanRequires { .. } => "plan_requires",
+            Self::AlreadySubscribed => "already_subscribed",
+            Self::UnknownPlan => "unknown_plan",
+            Self::PaymentsUnavailable => "payments_unavailable",
+            Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Internal => "internal",
@@ -155,7 +188,9 @@ impl FromServerFnError for AppError {
 /// Core errors into `AppError`: the user-meaningful variants by name, the rest logged once.
 #[cfg(feature = "ssr")]
 mod from_core {
-    use billhook_core::{accounts::AccountError, custom_domains::CustomDomainError, exports::ExportError};
+    use billhook_core::{
+        accounts::AccountError, billing::BillingError, custom_domains::CustomDomainError, exports::ExportError,
+    };
 
     use super::AppError;
 
@@ -181,6 +216,26 @@ mod from_core {
                 CustomDomainError::Invalid(_) => Self::InvalidDomain,
                 CustomDomainError::Taken(_) => Self::DomainTaken,
                 other => Self::internal("custom domain operation failed", other),
+            }
+        }
+    }
+
+    impl From<BillingError> for AppError {
+        fn from(e: BillingError) -> Self {
+            match e {
+                BillingError::Requires { required, .. } => Self::PlanRequires { required: Some(required) },
+                BillingError::AlreadyHeld(_) => Self::AlreadySubscribed,
+                BillingError::UnknownPrice(_) => Self::UnknownPlan,
+                BillingError::NotFound => Self::NotFound,
+                BillingError::Stripe(ref cause) if cause.is_transient() => {
+                    tracing::warn!(error = %cause, "Stripe is not answering; the customer was asked to try again");
+                    Self::PaymentsUnavailable
+                }
+                BillingError::PriceNotSynced(_) => {
+                    tracing::error!(error = %e, "a catalogue price is missing at Stripe");
+                    Self::PaymentsUnavailable
+                }
+                other => Self::internal("billing operation failed", other),
             }
         }
     }

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use app::{AppState, Webhooks};
+use app::{AppState, Billing, StripeJs, Webhooks};
 use billhook_core::{
     Db,
     accounts::Accounts,
@@ -43,8 +43,20 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
         inbox: WebhookInbox::start(db.clone(), InboxOptions::for_db(&db)),
         refused: RefusedDeliveries::new(settings.webhook_refusal_log_size),
     };
-    // The web role adds the sandbox when it runs (`Application::build`).
-    Ok(AppState { leptos_options, db, accounts, webhooks, sandbox: None })
+    let billing = Billing {
+        stripe: match &settings.stripe_secret_key {
+            Some(_) => crate::sandbox::stripe_api(settings, &db, leptos_options.site_addr).await?,
+            None => None,
+        },
+        catalogue: std::sync::Arc::new(settings.catalogue.clone()),
+        stripe_js: settings
+            .stripe_publishable_key
+            .as_ref()
+            .filter(|_| settings.stripe_secret_key.is_some())
+            .map(|key| StripeJs { script_url: "https://js.stripe.com/v3/".into(), publishable_key: key.clone() }),
+    };
+    // The web role adds the sandbox (and billing's way to it) when it runs (`Application::build`).
+    Ok(AppState { leptos_options, db, accounts, webhooks, sandbox: None, billing })
 }
 
 pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
@@ -78,6 +90,12 @@ impl Application {
                 crate::sandbox::MOUNT
             ));
             state.webhooks.verifier = state.webhooks.verifier.clone().with_secret(&sandbox.keys().webhook_secret);
+            // Billing talks to the sandbox over HTTP, at this node's address, as it would to Stripe.
+            state.billing.stripe = crate::sandbox::stripe_api(settings, &state.db, listening).await?;
+            state.billing.stripe_js = Some(StripeJs {
+                script_url: format!("{}/js/v3", crate::sandbox::MOUNT),
+                publishable_key: sandbox.keys().publishable.clone(),
+            });
             let options = crate::sandbox::delivery_options(settings, listening);
             deliveries = Some((sandbox.clone(), options));
             state.sandbox = Some(sandbox);

@@ -5,8 +5,8 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 use crate::config::LogFormat;
 
 pub fn init(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn,stripe=error"));
     let registry = tracing_subscriber::registry().with(filter);
     // `try_init`: a second call (tests build many apps in one process) keeps the first subscriber.
     let _ = match format {

@@ -5,6 +5,7 @@ pub mod data;
 pub mod errors;
 pub mod form;
 pub mod layout;
+pub mod payment;
 pub mod status;
 pub mod table;
 pub mod time;

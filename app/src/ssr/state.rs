@@ -16,6 +16,25 @@ pub struct AppState {
     pub webhooks: Webhooks,
     /// The offline Stripe sandbox, when this web node serves it (no Stripe key configured).
     pub sandbox: Option<billhook_sandbox::Sandbox>,
+    pub billing: Billing,
+}
+
+/// What the billing pages need: Stripe (or the sandbox), the catalogue, and what the browser
+/// loads Stripe.js with.
+#[derive(Clone, Debug)]
+pub struct Billing {
+    /// None: no Stripe key and the sandbox off; billing pages say payments are unavailable.
+    pub stripe: Option<billhook_core::stripe_api::StripeApi>,
+    pub catalogue: std::sync::Arc<billhook_model::Catalogue>,
+    pub stripe_js: Option<StripeJs>,
+}
+
+/// Where the browser loads Stripe.js from and the publishable key it uses: Stripe's own with a
+/// real key, the sandbox's stand-in otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StripeJs {
+    pub script_url: String,
+    pub publishable_key: String,
 }
 
 /// What the webhook endpoint needs.

@@ -4,11 +4,15 @@
 
 mod catalogue_sync;
 mod customers;
+mod overview;
 mod subscriptions;
 
 pub use catalogue_sync::{SyncReport, sync_catalogue};
 pub use customers::{customer_of, ensure_customer, owner_of};
-pub use subscriptions::{Customer, FirstPayment, status_of, subscribe, subscriptions_at_stripe, type_of};
+pub use overview::{SubscriptionSummary, overview, set_cancel_at_period_end};
+pub use subscriptions::{
+    Customer, FirstPayment, own_subscription, payment_failure, status_of, subscribe, subscriptions_at_stripe, type_of,
+};
 
 use crate::stripe_api::StripeApiError;
 
@@ -26,6 +30,8 @@ pub enum BillingError {
     AlreadyHeld(String),
     #[error(transparent)]
     Stripe(#[from] StripeApiError),
+    #[error("no such object of this account")]
+    NotFound,
     #[error("Stripe answered something billing cannot use: {0}")]
     Unexpected(String),
     #[error("database: {0}")]

@@ -14,7 +14,10 @@ use stripe_shared::Subscription;
 use stripe_types::Expandable;
 
 use super::{BillingError, customers::ensure_customer};
-use crate::{db::Db, stripe_api::StripeApi};
+use crate::{
+    db::Db,
+    stripe_api::{StripeApi, StripeApiError},
+};
 
 /// What the browser needs to pay a new subscription's first invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +69,7 @@ pub async fn subscriptions_at_stripe(stripe: &StripeApi, customer: &str) -> Resu
         .expand(vec!["data.latest_invoice".to_owned()])
         .send(stripe.client())
         .await
-        .map_err(crate::stripe_api::StripeApiError::from)?;
+        .map_err(StripeApiError::from)?;
     Ok(list.data)
 }
 
@@ -105,7 +108,7 @@ pub async fn subscribe(
         .lookup_keys(vec![lookup_key.to_owned()])
         .send(stripe.client())
         .await
-        .map_err(crate::stripe_api::StripeApiError::from)?
+        .map_err(StripeApiError::from)?
         .data
         .into_iter()
         .next()
@@ -137,7 +140,7 @@ async fn first_payment_of(stripe: &StripeApi, id: &str) -> Result<FirstPayment, 
         .expand(vec!["latest_invoice.confirmation_secret".to_owned()])
         .send(stripe.client())
         .await
-        .map_err(crate::stripe_api::StripeApiError::from)?;
+        .map_err(StripeApiError::from)?;
     confirmation_of(&subscription)
 }
 
@@ -150,4 +153,49 @@ fn confirmation_of(subscription: &Subscription) -> Result<FirstPayment, BillingE
         BillingError::Unexpected(format!("subscription {} came back without its invoice's secret", subscription.id))
     })?;
     Ok(FirstPayment { subscription_id: subscription.id.as_str().to_owned(), client_secret })
+}
+
+/// Subscription `id` as Stripe holds it now, if it belongs to account `user_id`; anything else
+/// (another account's, none at all) is [`BillingError::NotFound`]. What Stripe says is stored in
+/// the mirror as well, so the pages that read the mirror need not wait for the webhook.
+pub async fn own_subscription(
+    db: &Db,
+    stripe: &StripeApi,
+    user_id: i64,
+    id: &str,
+) -> Result<Subscription, BillingError> {
+    let customer = super::customer_of(db, user_id).await?.ok_or(BillingError::NotFound)?;
+    if !id.starts_with("sub_") {
+        return Err(BillingError::NotFound);
+    }
+    let subscription = match RetrieveSubscription::new(id).send(stripe.client()).await.map_err(StripeApiError::from) {
+        Err(StripeApiError::Api { status: 404, .. }) => return Err(BillingError::NotFound),
+        other => other?,
+    };
+    if subscription.customer.id().as_str() != customer {
+        return Err(BillingError::NotFound);
+    }
+    crate::events::refresh(db, Some(stripe), crate::events::MirroredKind::Subscription, id)
+        .await
+        .map_err(|e| BillingError::Unexpected(format!("storing what Stripe said: {e}")))?;
+    Ok(subscription)
+}
+
+/// Why the last attempt to pay PaymentIntent `id` failed, in Stripe's words for the customer
+/// ("Your card was declined."), if it belongs to account `user_id` and failed.
+pub async fn payment_failure(
+    db: &Db,
+    stripe: &StripeApi,
+    user_id: i64,
+    id: &str,
+) -> Result<Option<String>, BillingError> {
+    let customer = super::customer_of(db, user_id).await?.ok_or(BillingError::NotFound)?;
+    let intent = match stripe.retrieve("payment_intents", id).await {
+        Err(StripeApiError::Api { status: 404, .. } | StripeApiError::Config(_)) => return Err(BillingError::NotFound),
+        other => other?,
+    };
+    if intent["customer"].as_str() != Some(customer.as_str()) {
+        return Err(BillingError::NotFound);
+    }
+    Ok(intent.pointer("/last_payment_error/message").and_then(serde_json::Value::as_str).map(str::to_owned))
 }

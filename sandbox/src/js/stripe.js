@@ -180,18 +180,20 @@
       });
     }
 
+    // As Stripe.js does for cards: a failure (declined, authentication failed) resolves in place
+    // with the error; only a completed confirmation goes to `return_url`.
     finish(kind, intent, returnUrl, redirect) {
       const failed = intent.status === "requires_payment_method";
       const lastError = intent.last_payment_error || intent.last_setup_error;
+      if (failed && lastError) return { error: lastError };
       if (redirect !== "if_required" && returnUrl) {
         const target = new URL(returnUrl, window.location.href);
         target.searchParams.set(kind, intent.id);
         target.searchParams.set(kind + "_client_secret", intent.client_secret);
-        target.searchParams.set("redirect_status", failed ? "failed" : "succeeded");
+        target.searchParams.set("redirect_status", failed ? "failed" : intent.status === "processing" ? "processing" : "succeeded");
         window.location.assign(target.toString());
         return new Promise(() => {});
       }
-      if (failed && lastError) return { error: lastError };
       return { [kind === "payment_intent" ? "paymentIntent" : "setupIntent"]: intent };
     }
 

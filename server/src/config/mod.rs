@@ -90,6 +90,9 @@ pub struct Settings {
     pub stripe_secret_key: Option<SecretString>,
     /// Stripe's API base URL (another for an offline stand-in).
     pub stripe_api_base: String,
+    /// Stripe's publishable key (`pk_...`), which the payment pages give Stripe.js; needed with
+    /// `stripe_secret_key` (the sandbox has its own).
+    pub stripe_publishable_key: Option<String>,
     /// How far back the reconciliation lists events when no recent run succeeded (Stripe keeps 30 days).
     pub stripe_reconcile_lookback_hours: u64,
     /// The offline Stripe sandbox (`/sandbox/stripe`): unset, it runs when no Stripe key is set
@@ -151,6 +154,7 @@ impl Default for Settings {
             certificate_renew_before_days: 30,
             stripe_secret_key: None,
             stripe_api_base: billhook_core::stripe_api::DEFAULT_API_BASE.into(),
+            stripe_publishable_key: None,
             stripe_reconcile_lookback_hours: 72,
             sandbox: None,
             sandbox_secret_key: None,

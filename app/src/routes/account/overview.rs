@@ -21,7 +21,10 @@ pub fn AccountPage() -> impl IntoView {
                     <dd>{user.role.as_str()}</dd>
                 </dl>
             })}
-            <p class="hint">"Subscriptions, payment methods and invoices will appear here."</p>
+            <p>
+                <a href="/account/plans">"Plans"</a>" to subscribe; "
+                <a href="/account/billing">"billing"</a>" for your subscriptions."
+            </p>
         </section>
         <CustomDomains />
         <DataExports />

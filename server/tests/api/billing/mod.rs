@@ -1,3 +1,4 @@
-//! Billing against the offline Stripe sandbox: the catalogue synced to Stripe.
+//! Billing against the offline Stripe sandbox: the catalogue synced to Stripe, subscribing.
 
 mod catalogue;
+mod subscribe;

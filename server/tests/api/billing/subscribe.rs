@@ -1,0 +1,151 @@
+//! Subscribing as a customer does in the browser, through the server functions the pages call:
+//! the plan is started `default_incomplete`, its first invoice paid with the publishable key and
+//! the client secret (as Stripe.js pays it), and the result read from Stripe. Each customer acts
+//! only on their own subscriptions.
+
+use billhook_core::{billing::sync_catalogue, on_db};
+use billhook_model::Catalogue;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::{
+    helpers::TestApp,
+    on_both_databases,
+    sandbox::{Stripe, json},
+};
+
+on_both_databases!(
+    a_customer_subscribes_pays_in_the_browser_and_sees_stripes_answer,
+    a_declined_card_leaves_nothing_active_and_says_why,
+    another_customers_subscription_is_not_found_and_stays_unchanged,
+);
+
+async fn call(app: &TestApp, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = app.post_form(&format!("/api/{function}"), form).await;
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn ok(app: &TestApp, function: &str, form: &[(&str, &str)]) -> Value {
+    let (status, body) = call(app, function, form).await;
+    assert_eq!(status, StatusCode::OK, "{function}: {body}");
+    body
+}
+
+async fn ready(app: &TestApp) {
+    sync_catalogue(&app.stripe_api().unwrap(), &Catalogue::default()).await.unwrap();
+}
+
+/// Confirms the intent of `client_secret` with `method`, as Stripe.js does; returns the answer.
+async fn pay_in_browser(app: &TestApp, checkout: &Value, method: &str) -> reqwest::Response {
+    let secret = checkout["client_secret"].as_str().unwrap();
+    let intent = secret.split("_secret_").next().unwrap();
+    reqwest::Client::new()
+        .post(app.url(&format!("/sandbox/stripe/v1/payment_intents/{intent}/confirm")))
+        .bearer_auth(checkout["publishable_key"].as_str().unwrap())
+        .form(&[
+            ("client_secret", secret),
+            ("payment_method", method),
+            ("return_url", &app.url("/account/billing/result")),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn plan<'a>(plans: &'a Value, key: &str) -> &'a Value {
+    plans.as_array().unwrap().iter().find(|p| p["key"] == key).unwrap()
+}
+
+async fn a_customer_subscribes_pays_in_the_browser_and_sees_stripes_answer(app: TestApp) {
+    ready(&app).await;
+    app.signed_in_customer("buyer@example.com").await;
+    let plans = ok(&app, "plans", &[]).await;
+    assert_eq!(plan(&plans, "basic")["held"], Value::Null);
+    assert_eq!(plan(&plans, "ssl")["missing_requirement"], "Basic", "the add-on needs Basic");
+    let (status, refused) = call(&app, "start_subscription", &[("lookup_key", "ssl_monthly")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+
+    let started = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
+    let id = started["subscription_id"].as_str().unwrap().to_owned();
+    let checkout = &started["checkout"];
+    assert_eq!(checkout["script_url"], "/sandbox/stripe/js/v3");
+    assert!(checkout["publishable_key"].as_str().unwrap().starts_with("pk_test_"));
+    let again = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
+    assert_eq!(again["subscription_id"], id.as_str(), "an unpaid attempt is offered again, not doubled");
+    assert_eq!(plan(&ok(&app, "plans", &[]).await, "basic")["held"], "incomplete");
+
+    assert_eq!(pay_in_browser(&app, checkout, "pm_card_visa").await.status(), StatusCode::OK);
+    let outcome = ok(&app, "subscription_outcome", &[("subscription", &id)]).await;
+    assert_eq!((outcome["plan"].as_str(), outcome["status"].as_str()), (Some("Basic"), Some("active")));
+    // The read is stored: the mirror knows before any webhook is processed.
+    let mirrored: String = on_db!(&app.state.db, pool => {
+        sqlx::query_scalar("SELECT status FROM stripe_subscriptions WHERE id = $1").bind(&id).fetch_one(pool).await.unwrap()
+    });
+    assert_eq!(mirrored, "active");
+
+    let (status, _) = call(&app, "start_subscription", &[("lookup_key", "basic_yearly")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "Basic is held already");
+    assert_eq!(plan(&ok(&app, "plans", &[]).await, "ssl")["missing_requirement"], Value::Null);
+
+    let rows = ok(&app, "my_subscriptions", &[]).await;
+    let row = &rows[0];
+    assert_eq!(
+        (row["plan"].as_str(), row["status"].as_str(), row["price"].as_str()),
+        (Some("Basic"), Some("active"), Some("5.00 EUR monthly"))
+    );
+    assert_eq!(row["next_invoice"][0], "5.00 EUR");
+    assert_eq!(row["cancel_at_period_end"], false);
+
+    ok(&app, "cancel_at_period_end", &[("subscription", &id), ("cancel", "true")]).await;
+    let rows = ok(&app, "my_subscriptions", &[]).await;
+    assert_eq!((rows[0]["cancel_at_period_end"].as_bool(), &rows[0]["next_invoice"]), (Some(true), &Value::Null));
+    ok(&app, "cancel_at_period_end", &[("subscription", &id), ("cancel", "false")]).await;
+    assert_eq!(ok(&app, "my_subscriptions", &[]).await[0]["cancel_at_period_end"], false);
+}
+
+async fn a_declined_card_leaves_nothing_active_and_says_why(app: TestApp) {
+    ready(&app).await;
+    app.signed_in_customer("declined@example.com").await;
+    let started = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
+    let id = started["subscription_id"].as_str().unwrap();
+    let answer = pay_in_browser(&app, &started["checkout"], "pm_card_chargeDeclined").await;
+    assert_eq!(answer.status(), StatusCode::PAYMENT_REQUIRED);
+    let intent = started["checkout"]["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_owned();
+    let outcome = ok(&app, "subscription_outcome", &[("subscription", id), ("payment_intent", &intent)]).await;
+    assert_eq!(outcome["status"], "incomplete");
+    assert_eq!(outcome["payment_error"], "Your card was declined.");
+
+    // Trying again with another card pays the same subscription.
+    let again = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
+    assert_eq!(again["subscription_id"], id);
+    assert_eq!(pay_in_browser(&app, &again["checkout"], "pm_card_visa").await.status(), StatusCode::OK);
+    assert_eq!(ok(&app, "subscription_outcome", &[("subscription", id)]).await["status"], "active");
+}
+
+async fn another_customers_subscription_is_not_found_and_stays_unchanged(app: TestApp) {
+    ready(&app).await;
+    app.signed_in_customer("owner@example.com").await;
+    let started = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
+    let id = started["subscription_id"].as_str().unwrap().to_owned();
+    pay_in_browser(&app, &started["checkout"], "pm_card_visa").await;
+    let intent = started["checkout"]["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_owned();
+
+    let intruder = app.with_fresh_client();
+    intruder.signed_in_customer("intruder@example.com").await;
+    let (status, _) = call(&intruder, "subscription_outcome", &[("subscription", &id)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // With a customer of their own, still not found.
+    ok(&intruder, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
+    let (status, _) =
+        call(&intruder, "subscription_outcome", &[("subscription", &id), ("payment_intent", &intent)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&intruder, "cancel_at_period_end", &[("subscription", &id), ("cancel", "true")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let stripe = Stripe::of(&intruder).await;
+    let held = json(stripe.get(&format!("/v1/subscriptions/{id}")).await).await;
+    assert_eq!(held["cancel_at_period_end"], false, "nothing changed");
+    let (status, _) = call(&intruder.with_fresh_client(), "my_subscriptions", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
