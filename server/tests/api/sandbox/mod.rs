@@ -45,6 +45,31 @@ impl Stripe {
     pub async fn get(&self, path: &str) -> Response {
         self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.secret).send().await.unwrap()
     }
+
+    /// A product "Basic" with one monthly EUR price of `amount` cents; returns the price's id.
+    pub async fn monthly_price(&self, amount: &str) -> String {
+        let product = json(self.post("/v1/products", &[("name", "Basic")]).await).await;
+        let form = [
+            ("product", product["id"].as_str().unwrap()),
+            ("currency", "eur"),
+            ("unit_amount", amount),
+            ("recurring[interval]", "month"),
+        ];
+        json(self.post("/v1/prices", &form).await).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Attaches a card made from Stripe's test id `card` (`pm_card_visa`) to `customer` and makes
+    /// it the customer's default.
+    pub async fn give_default_card(&self, customer: &str, card: &str) {
+        let method =
+            json(self.post(&format!("/v1/payment_methods/{card}/attach"), &[("customer", customer)]).await).await;
+        let method = method["id"].as_str().unwrap();
+        json(
+            self.post(&format!("/v1/customers/{customer}"), &[("invoice_settings[default_payment_method]", method)])
+                .await,
+        )
+        .await;
+    }
 }
 
 /// The body of a 200 answer (any other status fails the test, showing the body), every Stripe

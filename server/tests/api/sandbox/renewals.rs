@@ -27,14 +27,7 @@ impl Shop {
         let stripe = Stripe::of(app).await;
         let publishable =
             billhook_sandbox::Sandbox::open(app.state.db.clone(), None).await.unwrap().keys().publishable.clone();
-        let product = json(stripe.post("/v1/products", &[("name", "Basic")]).await).await;
-        let form = [
-            ("product", product["id"].as_str().unwrap()),
-            ("currency", "eur"),
-            ("unit_amount", "900"),
-            ("recurring[interval]", "month"),
-        ];
-        let price = json(stripe.post("/v1/prices", &form).await).await["id"].as_str().unwrap().to_owned();
+        let price = stripe.monthly_price("900").await;
         Self { stripe, publishable, price }
     }
 

@@ -116,27 +116,12 @@ async fn a_customer_changed_twice_in_one_second_ends_as_stripe_says_in_either_or
 async fn a_subscription_changed_twice_in_one_second_ends_as_stripe_says_in_either_order(app: TestApp) {
     app.start_workers();
     let stripe = Stripe::of(&app).await;
-    let product = json(stripe.post("/v1/products", &[("name", "Basic")]).await).await;
-    let price_form = [
-        ("product", product["id"].as_str().unwrap()),
-        ("currency", "eur"),
-        ("unit_amount", "500"),
-        ("recurring[interval]", "month"),
-    ];
-    let price = json(stripe.post("/v1/prices", &price_form).await).await["id"].as_str().unwrap().to_owned();
+    let price = stripe.monthly_price("500").await;
     let mut expected = Vec::new();
     for (n, stale_last) in [(0, true), (1, false)] {
         let customer = json(stripe.post("/v1/customers", &[("email", &format!("sub{n}@example.com"))]).await).await;
         let customer = customer["id"].as_str().unwrap();
-        json(stripe.post("/v1/payment_methods/pm_card_visa/attach", &[("customer", customer)]).await).await;
-        let methods = json(stripe.get(&format!("/v1/customers/{customer}/payment_methods")).await).await;
-        let method = methods["data"][0]["id"].as_str().unwrap();
-        json(
-            stripe
-                .post(&format!("/v1/customers/{customer}"), &[("invoice_settings[default_payment_method]", method)])
-                .await,
-        )
-        .await;
+        stripe.give_default_card(customer, "pm_card_visa").await;
         let active =
             json(stripe.post("/v1/subscriptions", &[("customer", customer), ("items[0][price]", &price)]).await).await;
         assert_eq!(active["status"], "active");

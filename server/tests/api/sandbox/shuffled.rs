@@ -77,14 +77,7 @@ async fn run(backend: Backend) {
 /// Customers changed several times each and subscriptions taken through their statuses, as fast
 /// as the API answers (most changes of one object share a second). Returns their ids.
 async fn churn(stripe: &Stripe) -> (Vec<String>, Vec<String>) {
-    let product = json(stripe.post("/v1/products", &[("name", "Basic")]).await).await;
-    let form = [
-        ("product", product["id"].as_str().unwrap()),
-        ("currency", "eur"),
-        ("unit_amount", "500"),
-        ("recurring[interval]", "month"),
-    ];
-    let price = json(stripe.post("/v1/prices", &form).await).await["id"].as_str().unwrap().to_owned();
+    let price = stripe.monthly_price("500").await;
 
     let (mut customers, mut subscriptions) = (Vec::new(), Vec::new());
     for n in 0..6 {
@@ -94,13 +87,7 @@ async fn churn(stripe: &Stripe) -> (Vec<String>, Vec<String>) {
             let (email, name) = (format!("c{n}.v{round}@example.com"), format!("Customer {n} v{round}"));
             json(stripe.post(&format!("/v1/customers/{id}"), &[("email", &email), ("name", &name)]).await).await;
         }
-        json(stripe.post("/v1/payment_methods/pm_card_visa/attach", &[("customer", &id)]).await).await;
-        let methods = json(stripe.get(&format!("/v1/customers/{id}/payment_methods")).await).await;
-        let method = methods["data"][0]["id"].as_str().unwrap();
-        json(
-            stripe.post(&format!("/v1/customers/{id}"), &[("invoice_settings[default_payment_method]", method)]).await,
-        )
-        .await;
+        stripe.give_default_card(&id, "pm_card_visa").await;
         let subscription =
             json(stripe.post("/v1/subscriptions", &[("customer", &id), ("items[0][price]", &price)]).await).await;
         let sub = subscription["id"].as_str().unwrap().to_owned();
