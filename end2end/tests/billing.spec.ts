@@ -97,3 +97,16 @@ test("cancel at period end, then resume", async ({ page }) => {
   await expect(page.getByTestId("ends")).toHaveCount(0);
   await expect(page.getByTestId("cancel")).toBeVisible();
 });
+
+test("replace the card: the new one is shown and used from now on", async ({ page }) => {
+  await signUp(page, uniqueEmail("card"));
+  await subscribeToBasic(page);
+  await page.goto("/account/payment-method");
+  await hydrated(page);
+  await expect(page.getByTestId("saved-card")).toHaveText("visa ending in 4242, expires 12/2034");
+  await page.getByTestId("replace-card").click();
+  await fillCard(page, "5555 5555 5555 4444");
+  await pay(page);
+  await expect(page).toHaveURL(/\/account\/payment-method\?setup_intent=seti_/);
+  await expect(page.getByTestId("saved-card")).toHaveText("mastercard ending in 4444, expires 12/2034");
+});

@@ -5,11 +5,13 @@
 mod catalogue_sync;
 mod customers;
 mod overview;
+mod payment_methods;
 mod subscriptions;
 
 pub use catalogue_sync::{SyncReport, sync_catalogue};
 pub use customers::{customer_of, ensure_customer, owner_of};
 pub use overview::{SubscriptionSummary, overview, set_cancel_at_period_end};
+pub use payment_methods::{SavedCard, default_card, finish_card_replacement, start_card_replacement};
 pub use subscriptions::{
     Customer, FirstPayment, own_subscription, payment_failure, status_of, subscribe, subscriptions_at_stripe, type_of,
 };

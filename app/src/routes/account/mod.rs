@@ -5,6 +5,7 @@ mod billing_result;
 mod domains;
 mod exports;
 mod overview;
+mod payment_method;
 mod plans;
 
 use leptos::prelude::*;
@@ -26,6 +27,7 @@ pub fn AccountRoutes() -> impl MatchNestedRoutes + Clone {
             <Route path=path!("plans") view=plans::PlansPage />
             <Route path=path!("billing") view=billing::BillingPage />
             <Route path=path!("billing/result") view=billing_result::BillingResultPage />
+            <Route path=path!("payment-method") view=payment_method::PaymentMethodPage />
         </ParentRoute>
     }
     .into_inner()
@@ -42,6 +44,7 @@ fn AccountNav() -> impl IntoView {
                     <A href="/account" exact=true>"Overview"</A>
                     <A href="/account/plans">"Plans"</A>
                     <A href="/account/billing">"Billing"</A>
+                    <A href="/account/payment-method">"Payment method"</A>
                 </nav>
             }
         })

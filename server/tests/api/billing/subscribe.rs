@@ -18,6 +18,7 @@ on_both_databases!(
     a_customer_subscribes_pays_in_the_browser_and_sees_stripes_answer,
     a_declined_card_leaves_nothing_active_and_says_why,
     another_customers_subscription_is_not_found_and_stays_unchanged,
+    a_new_card_becomes_the_default_of_the_customer_and_the_subscriptions,
 );
 
 async fn call(app: &TestApp, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -147,5 +148,64 @@ async fn another_customers_subscription_is_not_found_and_stays_unchanged(app: Te
     let held = json(stripe.get(&format!("/v1/subscriptions/{id}")).await).await;
     assert_eq!(held["cancel_at_period_end"], false, "nothing changed");
     let (status, _) = call(&intruder.with_fresh_client(), "my_subscriptions", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Saves a new card through a SetupIntent confirmed as Stripe.js confirms it; returns what the
+/// page shows afterwards.
+async fn replace_card(app: &TestApp, card: &str) -> Value {
+    let checkout = ok(app, "start_card_replacement", &[]).await;
+    let secret = checkout["client_secret"].as_str().unwrap();
+    assert!(secret.starts_with("seti_"), "{secret}");
+    let intent = secret.split("_secret_").next().unwrap().to_owned();
+    let confirmed = reqwest::Client::new()
+        .post(app.url(&format!("/sandbox/stripe/v1/setup_intents/{intent}/confirm")))
+        .bearer_auth(checkout["publishable_key"].as_str().unwrap())
+        .form(&[
+            ("client_secret", secret),
+            ("payment_method", card),
+            ("return_url", &app.url("/account/payment-method")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    ok(app, "my_card", &[("setup_intent", &intent)]).await
+}
+
+async fn a_new_card_becomes_the_default_of_the_customer_and_the_subscriptions(app: TestApp) {
+    ready(&app).await;
+    app.signed_in_customer("cards@example.com").await;
+    assert_eq!(ok(&app, "my_card", &[]).await, Value::Null, "no card yet");
+    let started = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
+    pay_in_browser(&app, &started["checkout"], "pm_card_visa").await;
+    let id = started["subscription_id"].as_str().unwrap();
+    let first = ok(&app, "my_card", &[]).await;
+    assert_eq!(
+        (first["brand"].as_str(), first["last4"].as_str()),
+        (Some("visa"), Some("4242")),
+        "kept on subscription"
+    );
+
+    let card = replace_card(&app, "pm_card_mastercard").await;
+    assert_eq!(card["last4"], "4444");
+    let stripe = Stripe::of(&app).await;
+    let subscription = json(stripe.get(&format!("/v1/subscriptions/{id}?expand[]=default_payment_method")).await).await;
+    assert_eq!(subscription["default_payment_method"]["card"]["last4"], "4444", "the subscription renews with it");
+    assert_eq!(ok(&app, "my_card", &[]).await["last4"], "4444");
+
+    // Another account's SetupIntent, even one that succeeded, is not found and changes nothing.
+    app.log_out().await;
+    app.signed_in_customer("other-card@example.com").await;
+    let theirs = replace_card(&app, "pm_card_visa").await;
+    assert_eq!(theirs["last4"], "4242");
+    let foreign = ok(&app, "start_card_replacement", &[]).await;
+    let seti = foreign["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_owned();
+    app.log_out().await;
+    assert_eq!(app.log_in("cards@example.com", "customer password").await.status(), StatusCode::OK);
+    let (status, _) = call(&app, "my_card", &[("setup_intent", &seti)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(ok(&app, "my_card", &[]).await["last4"], "4444", "unchanged");
+    let (status, _) = call(&app.with_fresh_client(), "my_card", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
