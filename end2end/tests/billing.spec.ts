@@ -44,6 +44,11 @@ test("subscribe to Basic with 4242 4242 4242 4242: active", async ({ page }) => 
   await expect(row).toContainText("Basic");
   await expect(row).toContainText("Active");
   await expect(row).toContainText("5.00 EUR monthly");
+  await page.goto("/account/invoices");
+  const invoice = page.getByTestId("invoices").locator("tbody tr");
+  await expect(invoice).toHaveCount(1);
+  await expect(invoice).toContainText("5.00 EUR");
+  await expect(invoice).toContainText("Paid");
 });
 
 test("the SSL add-on with 4000 0025 0000 3155 after 3-D Secure: active", async ({ page }) => {

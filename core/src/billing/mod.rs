@@ -4,12 +4,14 @@
 
 mod catalogue_sync;
 mod customers;
+mod invoices;
 mod overview;
 mod payment_methods;
 mod subscriptions;
 
 pub use catalogue_sync::{SyncReport, sync_catalogue};
 pub use customers::{customer_of, ensure_customer, owner_of};
+pub use invoices::{InvoiceSummary, invoices};
 pub use overview::{SubscriptionSummary, overview, set_cancel_at_period_end};
 pub use payment_methods::{SavedCard, default_card, finish_card_replacement, start_card_replacement};
 pub use subscriptions::{

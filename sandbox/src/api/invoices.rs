@@ -123,7 +123,7 @@ pub async fn raise(
     status::set(&mut invoice, InvoiceStatus::Open);
     invoice["effective_at"] = now.into();
     invoice["status_transitions"]["finalized_at"] = now.into();
-    invoice["hosted_invoice_url"] = format!("/sandbox/stripe/invoices/{id}").into();
+    invoice["hosted_invoice_url"] = super::hosted_invoice::url(sandbox, &id).into();
     sandbox.store.insert(&invoice).await?;
     events::record(sandbox, "invoice.created", &invoice, None).await?;
     events::record(sandbox, "invoice.finalized", &invoice, None).await?;

@@ -4,6 +4,7 @@
 mod challenge;
 mod customers;
 mod events;
+mod hosted_invoice;
 mod idempotency;
 mod intents;
 mod invoices;
@@ -75,6 +76,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(
             Router::new()
                 .route("/challenge/{id}", get(challenge::page).post(challenge::answer))
+                .route("/invoices/{id}", get(hosted_invoice::page))
                 .route("/js/v3", get(stripe_js::script))
                 .route("/js/try", get(stripe_js::try_page)),
         )

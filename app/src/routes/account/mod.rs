@@ -4,6 +4,7 @@ mod billing;
 mod billing_result;
 mod domains;
 mod exports;
+mod invoices;
 mod overview;
 mod payment_method;
 mod plans;
@@ -28,6 +29,7 @@ pub fn AccountRoutes() -> impl MatchNestedRoutes + Clone {
             <Route path=path!("billing") view=billing::BillingPage />
             <Route path=path!("billing/result") view=billing_result::BillingResultPage />
             <Route path=path!("payment-method") view=payment_method::PaymentMethodPage />
+            <Route path=path!("invoices") view=invoices::InvoicesPage />
         </ParentRoute>
     }
     .into_inner()
@@ -45,6 +47,7 @@ fn AccountNav() -> impl IntoView {
                     <A href="/account/plans">"Plans"</A>
                     <A href="/account/billing">"Billing"</A>
                     <A href="/account/payment-method">"Payment method"</A>
+                    <A href="/account/invoices">"Invoices"</A>
                 </nav>
             }
         })

@@ -90,6 +90,19 @@ async fn a_customer_subscribes_pays_in_the_browser_and_sees_stripes_answer(app: 
     assert_eq!(status, StatusCode::CONFLICT, "Basic is held already");
     assert_eq!(plan(&ok(&app, "plans", &[]).await, "ssl")["missing_requirement"], Value::Null);
 
+    let invoices = ok(&app, "my_invoices", &[]).await;
+    let invoice = &invoices[0];
+    assert_eq!((invoice["total"].as_str(), invoice["status"].as_str()), (Some("5.00 EUR"), Some("paid")), "{invoices}");
+    assert!(invoice["number"].as_str().is_some_and(|n| !n.is_empty()));
+    let hosted = invoice["hosted_invoice_url"].as_str().unwrap();
+    assert!(hosted.starts_with(&app.address), "an absolute link to the sandbox's page: {hosted}");
+    let page = reqwest::get(hosted).await.unwrap().text().await.unwrap();
+    let number = invoice["number"].as_str().unwrap();
+    assert!(
+        page.contains(&format!("Invoice {number}")) && page.contains("5.00 EUR") && page.contains(">paid<"),
+        "{page}"
+    );
+
     let rows = ok(&app, "my_subscriptions", &[]).await;
     let row = &rows[0];
     assert_eq!(
