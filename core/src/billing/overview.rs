@@ -6,7 +6,7 @@ use stripe_billing::{
     invoice::CreatePreviewInvoice,
     subscription::{UpdateSubscription, UpdateSubscriptionProrationBehavior},
 };
-use stripe_shared::Subscription;
+use stripe_shared::{RecurringInterval, Subscription};
 
 use super::{BillingError, customer_of, own_subscription, status_of, subscriptions_at_stripe, type_of};
 use crate::{
@@ -80,10 +80,10 @@ fn price_label(subscription: &Subscription) -> String {
         .map(|item| {
             let amount =
                 item.price.unit_amount.unwrap_or_default() * i64::try_from(item.quantity.unwrap_or(1)).unwrap_or(1);
-            let every = item.price.recurring.as_ref().map_or("", |r| match r.interval.as_str() {
-                "year" => " yearly",
-                "month" => " monthly",
-                "week" => " weekly",
+            let every = item.price.recurring.as_ref().map_or("", |r| match r.interval {
+                RecurringInterval::Year => " yearly",
+                RecurringInterval::Month => " monthly",
+                RecurringInterval::Week => " weekly",
                 _ => " daily",
             });
             format!("{}{every}", format_amount(amount, &item.price.currency.to_string()))

@@ -168,14 +168,18 @@ pub async fn own_subscription(
     if !id.starts_with("sub_") {
         return Err(BillingError::NotFound);
     }
-    let subscription = match RetrieveSubscription::new(id).send(stripe.client()).await.map_err(StripeApiError::from) {
+    // One read, as Stripe's JSON: typed for the caller, stored as it came for the mirror.
+    let read_at = crate::clock::now_ms().div_euclid(1000);
+    let raw = match stripe.retrieve("subscriptions", id).await {
         Err(StripeApiError::Api { status: 404, .. }) => return Err(BillingError::NotFound),
         other => other?,
     };
+    let subscription: Subscription = miniserde::json::from_str(&raw.to_string())
+        .map_err(|_| BillingError::Unexpected(format!("subscription {id} is not in Stripe's shape")))?;
     if subscription.customer.id().as_str() != customer {
         return Err(BillingError::NotFound);
     }
-    crate::events::refresh(db, Some(stripe), crate::events::MirroredKind::Subscription, id)
+    crate::events::store_read(db, crate::events::MirroredKind::Subscription, &raw, read_at)
         .await
         .map_err(|e| BillingError::Unexpected(format!("storing what Stripe said: {e}")))?;
     Ok(subscription)

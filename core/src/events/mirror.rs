@@ -136,6 +136,7 @@ fn is_deleted_customer(object: &Value, event_type: &str) -> bool {
 pub(super) async fn apply(tx: &mut Tx, event: &SourceEvent<'_>, now_ms: i64) -> Result<bool, ProcessError> {
     let Some(kind) = MirroredKind::of_event(event.event_type) else { return Ok(false) };
     let (id, rank) = id_and_rank(kind, event.object, event.event_type)?;
+    lock_object(tx, id).await?;
     let stored = stored_stamp(tx, kind, id).await?;
     let tie = stored.is_some_and(|(created, source)| created == event.created && source != event.id);
     let stamp = Stamp { created: event.created, rank, source: event.id };
@@ -153,11 +154,23 @@ pub async fn store_read(
     now_ms: i64,
 ) -> Result<bool, ProcessError> {
     let (id, rank) = id_and_rank(kind, object, "")?;
+    lock_object(tx, id).await?;
     // Test clocks stamp events with their own time, which may run ahead of ours: a read is at
     // least as new as the version it was asked to settle.
     let created = stored_stamp(tx, kind, id).await?.map_or(read_at, |(created, _)| created.max(read_at));
     let stamp = Stamp { created, rank, source: READ_FROM_STRIPE };
     upsert(tx, kind, object, "", &stamp, Replace::IfNotOlder, now_ms).await
+}
+
+/// Holds object `id` for this transaction, so that reading its stamp, telling a tie and writing
+/// are one step for whoever processes the same object at the same moment. PostgreSQL: a
+/// transaction-scoped advisory lock on the id (a row lock cannot hold a row not inserted yet).
+/// SQLite: nothing to do, the transaction already holds the database's one write lock.
+async fn lock_object(tx: &mut Tx, id: &str) -> Result<(), ProcessError> {
+    if let Tx::Postgres(tx) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(id).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// The stored row's `(event_created, event_id)`.

@@ -16,7 +16,7 @@ mod refresh;
 pub use billhook_model::EventStatus;
 pub use mirror::{MirroredKind, READ_FROM_STRIPE};
 pub use process::{ProcessError, ProcessOutcome, process_event};
-pub use refresh::{RefreshError, Refreshed, refresh};
+pub use refresh::{RefreshError, Refreshed, refresh, store_read};
 
 /// The queue an event type is processed on, or None: no handler, stored and marked `ignored`.
 pub fn queue_for(event_type: &str) -> Option<&'static str> {

@@ -62,8 +62,19 @@ pub async fn refresh(
     };
     let read_at = clock::now_ms().div_euclid(1000);
     let object = stripe.retrieve(kind.api_path(), id).await.map_err(|source| RefreshError::Stripe { kind, source })?;
+    store_read(db, kind, &object, read_at).await
+}
+
+/// Stores `object` of `kind` as Stripe answered it in a read that began at `read_at` (unix
+/// seconds), for a caller that has just read it anyway.
+pub async fn store_read(
+    db: &Db,
+    kind: MirroredKind,
+    object: &serde_json::Value,
+    read_at: i64,
+) -> Result<Refreshed, RefreshError> {
     let mut tx = db.begin_read_then_write().await?;
-    let stored = mirror::store_read(&mut tx, kind, &object, read_at, clock::now_ms()).await?;
+    let stored = mirror::store_read(&mut tx, kind, object, read_at, clock::now_ms()).await?;
     tx.commit().await?;
     Ok(if stored { Refreshed::Stored } else { Refreshed::Superseded })
 }

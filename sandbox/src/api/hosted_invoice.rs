@@ -6,7 +6,7 @@ use axum::{
     extract::{Path, State},
     response::{Html, IntoResponse, Response},
 };
-use billhook_model::format_amount;
+use billhook_model::{InvoiceStatus, format_amount};
 use serde_json::Value;
 
 use super::escape_html;
@@ -36,9 +36,9 @@ pub async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Res
             )
         })
         .collect();
-    let status = invoice["status"].as_str().unwrap_or("draft");
+    let status = invoice["status"].as_str().and_then(|s| InvoiceStatus::parse(s).ok()).unwrap_or(InvoiceStatus::Draft);
     let pay = match invoice.pointer("/confirmation_secret/client_secret").and_then(Value::as_str) {
-        Some(secret) if status == "open" => format!(
+        Some(secret) if status == InvoiceStatus::Open => format!(
             "<p><a class=\"pay\" href=\"{}/js/try?client_secret={}\">Pay this invoice</a></p>",
             sandbox.public_base,
             escape_html(secret)
@@ -57,7 +57,7 @@ table{{width:100%;border-collapse:collapse}}td{{padding:.4rem 0;border-bottom:1p
 <tr><td>Amount due</td><td class="amount">{due}</td></tr></table>{pay}</body></html>"#,
         number = escape_html(invoice["number"].as_str().unwrap_or(&id)),
         email = escape_html(invoice["customer_email"].as_str().unwrap_or("the customer")),
-        status = escape_html(status),
+        status = status.as_str(),
         total = money(&invoice["total"]),
         due = money(&invoice["amount_remaining"]),
     ))

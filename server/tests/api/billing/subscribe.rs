@@ -38,18 +38,16 @@ async fn ready(app: &TestApp) {
     sync_catalogue(&app.stripe_api().unwrap(), &Catalogue::default()).await.unwrap();
 }
 
-/// Confirms the intent of `client_secret` with `method`, as Stripe.js does; returns the answer.
-async fn pay_in_browser(app: &TestApp, checkout: &Value, method: &str) -> reqwest::Response {
+/// Confirms the checkout's intent (payment or setup) with `method`, as Stripe.js does: the
+/// publishable key and the client secret. Returns the answer.
+async fn confirm_as_stripe_js(app: &TestApp, checkout: &Value, method: &str) -> reqwest::Response {
     let secret = checkout["client_secret"].as_str().unwrap();
     let intent = secret.split("_secret_").next().unwrap();
+    let collection = if secret.starts_with("seti_") { "setup_intents" } else { "payment_intents" };
     reqwest::Client::new()
-        .post(app.url(&format!("/sandbox/stripe/v1/payment_intents/{intent}/confirm")))
+        .post(app.url(&format!("/sandbox/stripe/v1/{collection}/{intent}/confirm")))
         .bearer_auth(checkout["publishable_key"].as_str().unwrap())
-        .form(&[
-            ("client_secret", secret),
-            ("payment_method", method),
-            ("return_url", &app.url("/account/billing/result")),
-        ])
+        .form(&[("client_secret", secret), ("payment_method", method), ("return_url", &app.url("/account"))])
         .send()
         .await
         .unwrap()
@@ -77,7 +75,7 @@ async fn a_customer_subscribes_pays_in_the_browser_and_sees_stripes_answer(app: 
     assert_eq!(again["subscription_id"], id.as_str(), "an unpaid attempt is offered again, not doubled");
     assert_eq!(plan(&ok(&app, "plans", &[]).await, "basic")["held"], "incomplete");
 
-    assert_eq!(pay_in_browser(&app, checkout, "pm_card_visa").await.status(), StatusCode::OK);
+    assert_eq!(confirm_as_stripe_js(&app, checkout, "pm_card_visa").await.status(), StatusCode::OK);
     let outcome = ok(&app, "subscription_outcome", &[("subscription", &id)]).await;
     assert_eq!((outcome["plan"].as_str(), outcome["status"].as_str()), (Some("Basic"), Some("active")));
     // The read is stored: the mirror knows before any webhook is processed.
@@ -124,7 +122,7 @@ async fn a_declined_card_leaves_nothing_active_and_says_why(app: TestApp) {
     app.signed_in_customer("declined@example.com").await;
     let started = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
     let id = started["subscription_id"].as_str().unwrap();
-    let answer = pay_in_browser(&app, &started["checkout"], "pm_card_chargeDeclined").await;
+    let answer = confirm_as_stripe_js(&app, &started["checkout"], "pm_card_chargeDeclined").await;
     assert_eq!(answer.status(), StatusCode::PAYMENT_REQUIRED);
     let intent = started["checkout"]["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_owned();
     let outcome = ok(&app, "subscription_outcome", &[("subscription", id), ("payment_intent", &intent)]).await;
@@ -134,7 +132,7 @@ async fn a_declined_card_leaves_nothing_active_and_says_why(app: TestApp) {
     // Trying again with another card pays the same subscription.
     let again = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
     assert_eq!(again["subscription_id"], id);
-    assert_eq!(pay_in_browser(&app, &again["checkout"], "pm_card_visa").await.status(), StatusCode::OK);
+    assert_eq!(confirm_as_stripe_js(&app, &again["checkout"], "pm_card_visa").await.status(), StatusCode::OK);
     assert_eq!(ok(&app, "subscription_outcome", &[("subscription", id)]).await["status"], "active");
 }
 
@@ -143,7 +141,7 @@ async fn another_customers_subscription_is_not_found_and_stays_unchanged(app: Te
     app.signed_in_customer("owner@example.com").await;
     let started = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
     let id = started["subscription_id"].as_str().unwrap().to_owned();
-    pay_in_browser(&app, &started["checkout"], "pm_card_visa").await;
+    confirm_as_stripe_js(&app, &started["checkout"], "pm_card_visa").await;
     let intent = started["checkout"]["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_owned();
 
     let intruder = app.with_fresh_client();
@@ -171,18 +169,7 @@ async fn replace_card(app: &TestApp, card: &str) -> Value {
     let secret = checkout["client_secret"].as_str().unwrap();
     assert!(secret.starts_with("seti_"), "{secret}");
     let intent = secret.split("_secret_").next().unwrap().to_owned();
-    let confirmed = reqwest::Client::new()
-        .post(app.url(&format!("/sandbox/stripe/v1/setup_intents/{intent}/confirm")))
-        .bearer_auth(checkout["publishable_key"].as_str().unwrap())
-        .form(&[
-            ("client_secret", secret),
-            ("payment_method", card),
-            ("return_url", &app.url("/account/payment-method")),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_eq!(confirm_as_stripe_js(app, &checkout, card).await.status(), StatusCode::OK);
     ok(app, "my_card", &[("setup_intent", &intent)]).await
 }
 
@@ -191,7 +178,7 @@ async fn a_new_card_becomes_the_default_of_the_customer_and_the_subscriptions(ap
     app.signed_in_customer("cards@example.com").await;
     assert_eq!(ok(&app, "my_card", &[]).await, Value::Null, "no card yet");
     let started = ok(&app, "start_subscription", &[("lookup_key", "basic_monthly")]).await;
-    pay_in_browser(&app, &started["checkout"], "pm_card_visa").await;
+    confirm_as_stripe_js(&app, &started["checkout"], "pm_card_visa").await;
     let id = started["subscription_id"].as_str().unwrap();
     let first = ok(&app, "my_card", &[]).await;
     assert_eq!(
