@@ -66,6 +66,10 @@ pub enum AppError {
     AlreadySubscribed,
     #[error("This plan is not on offer.")]
     UnknownPlan,
+    #[error("Custom domains come with an active {} subscription.", or_another(.required))]
+    DomainsNotIncluded { required: Option<String> },
+    #[error("The amounts shown are out of date. Please look at the change again.")]
+    StalePreview,
     /// Stripe is unreachable, or billing is not configured: nothing the customer can fix now.
     #[error("Payments are not available right now. Please try again in a few minutes.")]
     PaymentsUnavailable,
@@ -98,7 +102,7 @@ fn retry_in(secs: &Option<u64>) -> String {
 
 impl AppError {
     /// Every variant, without details (what [`AppError::from_code`] can rebuild).
-    const CODED: [Self; 17] = [
+    const CODED: [Self; 19] = [
         Self::InvalidEmail,
         Self::InvalidPassword,
         Self::InvalidDomain,
@@ -110,6 +114,8 @@ impl AppError {
         Self::PlanRequires { required: None },
         Self::AlreadySubscribed,
         Self::UnknownPlan,
+        Self::DomainsNotIncluded { required: None },
+        Self::StalePreview,
         Self::PaymentsUnavailable,
         Self::NotFound,
         Self::Unauthorized,
@@ -126,9 +132,12 @@ impl AppError {
             | Self::Invalid
             | Self::UnknownPlan
             | Self::Request(_) => StatusCode::BAD_REQUEST,
-            Self::EmailTaken | Self::DomainTaken | Self::PlanRequires { .. } | Self::AlreadySubscribed => {
-                StatusCode::CONFLICT
-            }
+            Self::EmailTaken
+            | Self::DomainTaken
+            | Self::PlanRequires { .. }
+            | Self::AlreadySubscribed
+            | Self::DomainsNotIncluded { .. }
+            | Self::StalePreview => StatusCode::CONFLICT,
             Self::PaymentsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::WrongCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -153,6 +162,8 @@ impl AppError {
             Self::PlanRequires { .. } => "plan_requires",
             Self::AlreadySubscribed => "already_subscribed",
             Self::UnknownPlan => "unknown_plan",
+            Self::DomainsNotIncluded { .. } => "domains_not_included",
+            Self::StalePreview => "stale_preview",
             Self::PaymentsUnavailable => "payments_unavailable",
             Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
@@ -227,6 +238,9 @@ mod from_core {
                 BillingError::AlreadyHeld(_) => Self::AlreadySubscribed,
                 BillingError::UnknownPrice(_) => Self::UnknownPlan,
                 BillingError::NotFound => Self::NotFound,
+                BillingError::Domain(e) => e.into(),
+                BillingError::DomainsNotIncluded { with } => Self::DomainsNotIncluded { required: Some(with) },
+                BillingError::StalePreview => Self::StalePreview,
                 BillingError::Stripe(ref cause) if cause.is_transient() => {
                     tracing::warn!(error = %cause, "Stripe is not answering; the customer was asked to try again");
                     Self::PaymentsUnavailable

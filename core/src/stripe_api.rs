@@ -18,8 +18,10 @@ pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
 pub enum StripeApiError {
     #[error("Stripe cannot be reached: {0}")]
     Unreachable(String),
-    #[error("Stripe answered {status}: {message}")]
-    Api { status: u16, message: String },
+    /// `request_id` (`req_...`, from the error's `request_log_url`) finds the request in
+    /// Stripe's dashboard log.
+    #[error("Stripe answered {status}: {message} (request {})", request_id.as_deref().unwrap_or("unknown"))]
+    Api { status: u16, message: String, request_id: Option<String> },
     #[error("Stripe's answer cannot be read: {0}")]
     BadResponse(String),
     #[error("the Stripe client is misconfigured: {0}")]
@@ -42,7 +44,17 @@ impl From<stripe::StripeError> for StripeApiError {
     fn from(e: stripe::StripeError) -> Self {
         match e {
             stripe::StripeError::Stripe(errors, status) => {
-                Self::Api { status, message: errors.message.clone().unwrap_or_else(|| format!("{:?}", errors.type_)) }
+                let request_id = errors
+                    .request_log_url
+                    .as_deref()
+                    .and_then(|url| url.rsplit('/').next())
+                    .map(|tail| tail.split('?').next().unwrap_or(tail).to_owned())
+                    .filter(|id| id.starts_with("req_"));
+                Self::Api {
+                    status,
+                    message: errors.message.clone().unwrap_or_else(|| format!("{:?}", errors.type_)),
+                    request_id,
+                }
             }
             stripe::StripeError::JSONDeserialize(m) => Self::BadResponse(m),
             stripe::StripeError::ClientError(m) => Self::Unreachable(m),
@@ -64,6 +76,9 @@ pub struct EventPage {
 pub struct StripeApi {
     client: stripe::Client,
     api_base: String,
+    /// Put each new customer on a test clock of its own (an offline sandbox: renewals are then
+    /// run by moving the customer's clock).
+    test_clocks: bool,
 }
 
 impl std::fmt::Debug for StripeApi {
@@ -86,7 +101,19 @@ impl StripeApi {
             .request_strategy(stripe::RequestStrategy::ExponentialBackoff(3))
             .timeout(timeout)
             .build()?;
-        Ok(Self { client, api_base })
+        Ok(Self { client, api_base, test_clocks: false })
+    }
+
+    /// This client's new customers each live on a test clock of their own.
+    #[must_use]
+    pub fn with_test_clocks(mut self) -> Self {
+        self.test_clocks = true;
+        self
+    }
+
+    /// Whether new customers get a test clock.
+    pub fn test_clocks(&self) -> bool {
+        self.test_clocks
     }
 
     /// async-stripe's client, for its typed requests (`CreateProduct::new(..).send(api.client())`).

@@ -1,8 +1,10 @@
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, signUp, uniqueEmail } from "./helpers";
+import { DEMO_ADMIN, hydrated, logIn, signUp, uniqueEmail } from "./helpers";
 
 // The customer's billing flow in Chromium, through the sandbox's Stripe.js stand-in: subscribe,
-// 3-D Secure completed and failed, a declined card, cancel at period end and resume.
+// 3-D Secure completed and failed, a declined card, a custom domain with the add-on, monthly to
+// yearly after the preview, cancel at period end and resume, a new card, and a renewal whose
+// bank asks for the customer (the operator moves the sandbox clock; the mail's link completes it).
 
 async function fillCard(page: Page, number: string) {
   await expect(page.getByPlaceholder("1234 1234 1234 1234")).toBeVisible();
@@ -62,6 +64,22 @@ test("the SSL add-on with 4000 0025 0000 3155 after 3-D Secure: active", async (
   await dialog.getByRole("button", { name: "Complete authentication" }).click();
   await expect(page.getByTestId("payment-result")).toHaveAttribute("data-status", "active");
   await expect(page.getByTestId("payment-result")).toContainText("SSL for custom domains is active");
+
+  // The add-on brings custom domains.
+  const domain = `shop-${Date.now()}.example.com`;
+  await page.goto("/account/domains");
+  await hydrated(page);
+  await page.getByTestId("add-domain").getByLabel("Domain").fill(domain);
+  await page.getByTestId("add-domain").getByRole("button", { name: "Add" }).click();
+  await expect(page.getByTestId(`domain-${domain}`)).toBeVisible();
+  await expect(page.getByTestId(`domain-${domain}`).getByTestId("domain-status")).not.toBeEmpty();
+});
+
+test("custom domains are refused without the add-on, with the reason", async ({ page }) => {
+  await signUp(page, uniqueEmail("nodomains"));
+  await page.goto("/account/domains");
+  await expect(page.getByTestId("domains-not-included")).toContainText("Custom domains come with SSL for custom domains");
+  await expect(page.getByTestId("add-domain")).toHaveCount(0);
 });
 
 test("failing 3-D Secure: not active, said plainly, and paying again works", async ({ page }) => {
@@ -114,4 +132,66 @@ test("replace the card: the new one is shown and used from now on", async ({ pag
   await pay(page);
   await expect(page).toHaveURL(/\/account\/payment-method\?setup_intent=seti_/);
   await expect(page.getByTestId("saved-card")).toHaveText("mastercard ending in 4444, expires 12/2034");
+});
+
+test("switch Basic to yearly after reading the proration preview", async ({ page }) => {
+  await signUp(page, uniqueEmail("yearly"));
+  await subscribeToBasic(page);
+  await page.goto("/account/billing");
+  await hydrated(page);
+  await page.getByTestId("change-basic_yearly").click();
+  await expect(page).toHaveURL(/\/account\/billing\/change\?/);
+  const preview = page.getByTestId("plan-change-preview");
+  await expect(preview).toContainText("You are charged this now");
+  await expect(preview.getByTestId("preview-lines")).toContainText("50.00 EUR");
+  await expect(preview.getByTestId("preview-lines")).toContainText("-");
+  const total = (await preview.getByTestId("preview-total").textContent()) ?? "";
+  expect(total).toMatch(/^4\d\.\d\d EUR$/);
+  await hydrated(page);
+  await page.getByTestId("confirm-change").click();
+  await expect(page).toHaveURL(/\/account\/billing$/);
+  const row = page.getByTestId("subscriptions").locator("tbody tr");
+  await expect(row).toContainText("50.00 EUR yearly");
+  await expect(row).toContainText("Active");
+  await page.goto("/account/invoices");
+  await expect(page.getByTestId("invoices").locator("tbody tr").first()).toContainText(total);
+});
+
+test("a renewal with 4000 0027 6000 3184: the mail's link, the bank's check, active again", async ({ page, browser }) => {
+  const email = uniqueEmail("renewal");
+  await signUp(page, email);
+  await startPlan(page, "basic_monthly");
+  await fillCard(page, "4000 0027 6000 3184");
+  await pay(page);
+  await page.getByRole("dialog", { name: "3D Secure 2 Test Page" }).getByRole("button", { name: "Complete authentication" }).click();
+  await expect(page.getByTestId("payment-result")).toHaveAttribute("data-status", "active");
+
+  // The operator moves the customer's sandbox clock to the renewal, then reads the outbox.
+  const operator = await (await browser.newContext()).newPage();
+  await logIn(operator, DEMO_ADMIN);
+  await operator.goto("/admin");
+  await hydrated(operator);
+  const clock = operator.getByTestId("sandbox-clock").filter({ hasText: email });
+  await clock.getByTestId("advance-renewal").click();
+  await expect(clock.getByTestId("advance-renewal")).toHaveCount(1);
+  let link = "";
+  await expect(async () => {
+    await operator.goto(`/admin/outbox?to=${encodeURIComponent(email)}`);
+    const mail = operator.getByTestId("mail").filter({ hasText: "Please confirm your payment" });
+    const body = (await mail.getByTestId("mail-body").textContent({ timeout: 1000 })) ?? "";
+    link = body.match(/https?:\/\/\S+\/pay/)?.[0] ?? "";
+    expect(link).not.toBe("");
+  }).toPass({ timeout: 30_000 });
+
+  // Every account page says a payment waits; the mail's link completes it.
+  await page.goto("/account/billing");
+  await expect(page.getByTestId("payment-waiting")).toContainText("5.00 EUR");
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByTestId("authenticate").click();
+  await page.getByRole("dialog", { name: "3D Secure 2 Test Page" }).getByRole("button", { name: "Complete authentication" }).click();
+  await expect(page.getByTestId("invoice-paid")).toBeVisible();
+  await page.goto("/account/billing");
+  await expect(page.getByTestId("subscriptions").locator("tbody tr")).toContainText("Active");
+  await expect(page.getByTestId("payment-waiting")).toHaveCount(0);
 });

@@ -1,5 +1,6 @@
 //! Stripe's error answers: `{"error": {"type", "code", "decline_code", "message", "param"}}` with
-//! Stripe's HTTP status, so a Stripe SDK reads a sandbox error as it reads Stripe's own.
+//! Stripe's HTTP status, so a Stripe SDK reads a sandbox error as it reads Stripe's own (the API's
+//! middleware adds `request_log_url`).
 
 use axum::{
     Json,

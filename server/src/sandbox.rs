@@ -87,7 +87,7 @@ pub async fn stripe_api(
     let base = format!("{}{MOUNT}", site_base(settings, site_addr));
     let api =
         StripeApi::new(&sandbox.keys().secret, &base, STRIPE_TIMEOUT).context("a Stripe client for the sandbox")?;
-    Ok(Some(api))
+    Ok(Some(api.with_test_clocks()))
 }
 
 /// [`stripe_api`] for a command that runs outside `serve`: with no Stripe key, this process
@@ -104,8 +104,9 @@ pub async fn stripe_api_in_process(
     let Some(sandbox) = open(settings, db).await? else { return Ok(None) };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.context("a loopback port for the sandbox")?;
     let base = format!("http://{}{MOUNT}", listener.local_addr()?);
-    let api =
-        StripeApi::new(&sandbox.keys().secret, &base, STRIPE_TIMEOUT).context("a Stripe client for the sandbox")?;
+    let api = StripeApi::new(&sandbox.keys().secret, &base, STRIPE_TIMEOUT)
+        .context("a Stripe client for the sandbox")?
+        .with_test_clocks();
     let router = axum::Router::new().nest(MOUNT, sandbox.router());
     tokio::spawn(async move {
         let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;

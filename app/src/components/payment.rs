@@ -67,10 +67,66 @@ mod stripe_js {
                 : await stripe.confirmPayment({ elements, confirmParams });
             return result.error ? result.error.message : "";
         }
+        export async function authenticate(url, key, secret, return_to) {
+            try {
+                await load(url);
+                stripe = stripe || window.Stripe(key);
+                const result = await stripe.handleNextAction({ clientSecret: secret });
+                if (result.error) return result.error.message;
+                window.location.assign(new URL(return_to, window.location.href).href);
+                return "";
+            } catch (e) {
+                return "Your bank's check could not be opened: " + e.message;
+            }
+        }
     "#)]
     extern "C" {
         pub async fn mount_payment(url: &str, key: &str, secret: &str, target: &str) -> JsValue;
         pub async fn confirm_payment(setup: bool, return_to: &str) -> JsValue;
+        pub async fn authenticate(url: &str, key: &str, secret: &str, return_to: &str) -> JsValue;
+    }
+}
+
+/// A button that opens the bank's check (3-D Secure) for a payment that waits for it, with
+/// Stripe.js's `handleNextAction`; once it is done the browser goes to `return_to`, which reads
+/// the outcome from Stripe. A failed check is told in place.
+#[component]
+pub fn AuthenticateButton(checkout: Checkout, return_to: String) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let click = move |_| {
+        busy.set(true);
+        error.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            let (checkout, return_to) = (checkout.clone(), return_to.clone());
+            leptos::task::spawn_local(async move {
+                let message = stripe_js::authenticate(
+                    &checkout.script_url,
+                    &checkout.publishable_key,
+                    &checkout.client_secret,
+                    &return_to,
+                )
+                .await
+                .as_string()
+                .unwrap_or_default();
+                if !message.is_empty() {
+                    error.set(Some(message));
+                }
+                busy.set(false);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&checkout, &return_to);
+    };
+    view! {
+        <div class="payment-form">
+            <noscript><p class="error">"Confirming a payment with your bank needs JavaScript."</p></noscript>
+            {move || error.get().map(|message| view! { <p class="error" role="alert" data-testid="payment-error">{message}</p> })}
+            <button type="button" data-testid="authenticate" on:click=click disabled=move || busy.get()>
+                {move || if busy.get() { "Waiting for your bank..." } else { "Confirm the payment" }}
+            </button>
+        </div>
     }
 }
 

@@ -29,6 +29,24 @@ pub struct Billing {
     pub stripe_js: Option<StripeJs>,
 }
 
+impl Billing {
+    /// Stripe (or the sandbox), or [`AppError::PaymentsUnavailable`](crate::AppError) when
+    /// neither is configured.
+    pub fn stripe(&self) -> Result<&billhook_core::stripe_api::StripeApi, crate::AppError> {
+        self.stripe.as_ref().ok_or(crate::AppError::PaymentsUnavailable)
+    }
+
+    /// What the browser loads Stripe.js with, to confirm an intent with `client_secret`.
+    pub fn checkout(&self, client_secret: String) -> Result<crate::components::payment::Checkout, crate::AppError> {
+        let js = self.stripe_js.as_ref().ok_or(crate::AppError::PaymentsUnavailable)?;
+        Ok(crate::components::payment::Checkout {
+            script_url: js.script_url.clone(),
+            publishable_key: js.publishable_key.clone(),
+            client_secret,
+        })
+    }
+}
+
 /// Where the browser loads Stripe.js from and the publishable key it uses: Stripe's own with a
 /// real key, the sandbox's stand-in otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]

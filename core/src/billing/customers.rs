@@ -1,9 +1,11 @@
 //! The Stripe customer of an account: created on first need, with `metadata.billhook_user_id`
 //! (which the mirror reads), and stored at once in `billing_customers`, so an account never gets
 //! two - even when two tabs or two nodes subscribe at the same moment, since both ask Stripe
-//! under the same idempotency key.
+//! under the same idempotency key. Against the offline sandbox each customer lives on a test
+//! clock of its own, which operators move forward to see renewals happen.
 
 use sha2::{Digest, Sha256};
+use stripe_billing::test_helpers_test_clock::CreateTestHelpersTestClock;
 use stripe_core::customer::CreateCustomer;
 
 use super::BillingError;
@@ -39,7 +41,14 @@ pub async fn ensure_customer(db: &Db, stripe: &StripeApi, user_id: i64, email: &
         "billhook-customer-{user_id}-{}",
         &hex::encode(Sha256::digest(email.to_ascii_lowercase().as_bytes()))[..16]
     );
-    let request = CreateCustomer::new().email(email).metadata([("billhook_user_id".to_owned(), user_id.to_string())]);
+    let mut request =
+        CreateCustomer::new().email(email).metadata([("billhook_user_id".to_owned(), user_id.to_string())]);
+    if stripe.test_clocks() {
+        let now = clock::now_ms().div_euclid(1000);
+        let test_clock = CreateTestHelpersTestClock::new(now).name(format!("{email} (account {user_id})"));
+        let test_clock = stripe.send_once(&test_clock, &format!("{key}-clock")).await?;
+        request = request.test_clock(test_clock.id.as_str());
+    }
     let customer = stripe.send_once(&request, &key).await?;
     let id = customer.id.as_str().to_owned();
     on_db!(db, pool => {

@@ -4,16 +4,24 @@
 
 mod catalogue_sync;
 mod customers;
+mod domains;
 mod invoices;
 mod overview;
 mod payment_methods;
+mod plan_change;
+mod requirements;
 mod subscriptions;
 
 pub use catalogue_sync::{SyncReport, sync_catalogue};
 pub use customers::{customer_of, ensure_customer, owner_of};
-pub use invoices::{InvoiceSummary, invoices};
+pub use domains::{add_custom_domain, custom_domains_allowed};
+pub use invoices::{
+    InvoicePayment, InvoiceSummary, PaymentStep, WaitingInvoice, invoice_payment, invoices, invoices_waiting,
+};
 pub use overview::{SubscriptionSummary, overview, set_cancel_at_period_end};
 pub use payment_methods::{SavedCard, default_card, finish_card_replacement, start_card_replacement};
+pub use plan_change::{PlanChangePreview, change_plan, preview_plan_change};
+pub use requirements::enforce_requirements;
 pub use subscriptions::{
     Customer, FirstPayment, own_subscription, payment_failure, status_of, subscribe, subscriptions_at_stripe, type_of,
 };
@@ -34,10 +42,16 @@ pub enum BillingError {
     AlreadyHeld(String),
     #[error(transparent)]
     Stripe(#[from] StripeApiError),
+    #[error("the preview is too old: look at the change again")]
+    StalePreview,
     #[error("no such object of this account")]
     NotFound,
     #[error("Stripe answered something billing cannot use: {0}")]
     Unexpected(String),
+    #[error("custom domains come with an active {with} subscription")]
+    DomainsNotIncluded { with: String },
+    #[error(transparent)]
+    Domain(#[from] crate::custom_domains::CustomDomainError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }

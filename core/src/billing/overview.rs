@@ -28,6 +28,8 @@ pub struct SubscriptionSummary {
     pub cancel_at_period_end: bool,
     /// The next invoice's amount (`5.00 EUR`) and date (unix seconds), for one that renews.
     pub next_invoice: Option<(String, i64)>,
+    /// The type's other prices it can move to: lookup key and `50.00 EUR yearly`.
+    pub other_prices: Vec<(String, String)>,
 }
 
 /// Every subscription of account `user_id` that is not a forgotten attempt (`incomplete_expired`),
@@ -50,14 +52,32 @@ pub async fn overview(
         } else {
             None
         };
+        let kind = type_of(catalogue, &subscription);
+        let current = subscription.items.data.first().and_then(|i| i.price.lookup_key.as_deref());
+        let other_prices = kind
+            .filter(|_| status.grants_access())
+            .map(|kind| {
+                kind.prices
+                    .iter()
+                    .filter(|p| Some(p.lookup_key.as_str()) != current)
+                    .map(|p| {
+                        (
+                            p.lookup_key.clone(),
+                            format!("{} {}", format_amount(p.amount, &p.currency), p.interval.adverb()),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         summaries.push(SubscriptionSummary {
             id: subscription.id.as_str().to_owned(),
-            plan: type_of(catalogue, &subscription).map_or_else(|| product_of(&subscription), |t| t.name.clone()),
+            plan: kind.map_or_else(|| product_of(&subscription), |t| t.name.clone()),
             status,
             price: price_label(&subscription),
             current_period_end: period_end(&subscription),
             cancel_at_period_end: subscription.cancel_at_period_end,
             next_invoice,
+            other_prices,
         });
     }
     Ok(summaries)

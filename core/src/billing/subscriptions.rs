@@ -104,17 +104,8 @@ pub async fn subscribe(
         return first_payment_of(stripe, waiting.id.as_str()).await;
     }
 
-    let price = ListPrice::new()
-        .lookup_keys(vec![lookup_key.to_owned()])
-        .send(stripe.client())
-        .await
-        .map_err(StripeApiError::from)?
-        .data
-        .into_iter()
-        .next()
-        .ok_or_else(|| BillingError::PriceNotSynced(lookup_key.to_owned()))?;
     let mut item = CreateSubscriptionItems::new();
-    item.price = Some(price.id.as_str().to_owned());
+    item.price = Some(price_id(stripe, lookup_key).await?);
     let mut settings = CreateSubscriptionPaymentSettings::new();
     settings.save_default_payment_method =
         Some(CreateSubscriptionPaymentSettingsSaveDefaultPaymentMethod::OnSubscription);
@@ -126,12 +117,28 @@ pub async fn subscribe(
         .metadata([
             ("billhook_user_id".to_owned(), who.user_id.to_string()),
             ("billhook_type".to_owned(), kind.key.clone()),
+            // For the mails about it, which are written from its events.
+            ("billhook_plan".to_owned(), kind.name.clone()),
         ])
         .expand(vec!["latest_invoice.confirmation_secret".to_owned()]);
     // Two clicks within a minute are one subscription.
     let minute = crate::clock::now_ms() / 60_000;
     let created = stripe.send_once(&request, &format!("billhook-subscribe-{customer}-{lookup_key}-{minute}")).await?;
     confirmation_of(&created)
+}
+
+/// The id at Stripe of the catalogue price `lookup_key`.
+pub(super) async fn price_id(stripe: &StripeApi, lookup_key: &str) -> Result<String, BillingError> {
+    let found = ListPrice::new()
+        .lookup_keys(vec![lookup_key.to_owned()])
+        .send(stripe.client())
+        .await
+        .map_err(StripeApiError::from)?
+        .data
+        .into_iter()
+        .next()
+        .ok_or_else(|| BillingError::PriceNotSynced(lookup_key.to_owned()))?;
+    Ok(found.id.as_str().to_owned())
 }
 
 /// The first-invoice secret of subscription `id` (read with its invoice's secret expanded).

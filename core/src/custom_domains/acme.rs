@@ -43,8 +43,6 @@ impl Default for AcmeSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {
-    #[error("custom domain {0} does not exist")]
-    NotFound(String),
     #[error("the CA refused or failed: {0}")]
     Acme(#[from] instant_acme::Error),
     #[error("validation of {hostname} failed: {detail}")]
@@ -64,6 +62,8 @@ pub enum Provisioned {
     Issued { not_after: i64 },
     /// The stored certificate is good for longer than the renewal window: nothing to do.
     StillValid,
+    /// Its owner removed the domain before the job ran: nothing to do.
+    Removed,
 }
 
 /// The ACME client of a worker process: settings plus the account, loaded or registered once.
@@ -154,7 +154,7 @@ impl CertificateAuthority {
                 .await
         })?;
         let Some((hostname, not_after)) = row else {
-            return Err(CertificateError::NotFound(domain_id.to_owned()));
+            return Ok(Provisioned::Removed);
         };
         let renew_before = i64::try_from(self.settings.renew_before.as_millis()).unwrap_or(i64::MAX / 2);
         if not_after.is_some_and(|t| t > now + renew_before) {

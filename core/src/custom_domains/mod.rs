@@ -104,6 +104,20 @@ pub async fn list(db: &Db, user_id: i64) -> Result<Vec<CustomDomain>, CustomDoma
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await)?)
 }
 
+/// Removes `user_id`'s domain `id` (its certificate with it); false when the account has no
+/// such domain.
+pub async fn remove(db: &Db, user_id: i64, id: &str) -> Result<bool, CustomDomainError> {
+    let removed = on_db!(db, pool => {
+        sqlx::query("DELETE FROM custom_domains WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(removed > 0)
+}
+
 /// One domain by id.
 pub async fn get(db: &Db, id: &str) -> Result<Option<CustomDomain>, CustomDomainError> {
     let sql = select_domains!("WHERE id = $1");

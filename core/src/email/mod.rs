@@ -112,3 +112,31 @@ impl Mailer {
         Ok(outcome)
     }
 }
+
+/// A message as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub template: String,
+    /// `sent` (handed to SMTP) or `outbox` (kept here: no SMTP server configured).
+    pub status: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// The newest `limit` messages, newest first, to `recipient` if given.
+pub async fn outbox(db: &Db, recipient: Option<&str>, limit: i64) -> Result<Vec<OutboxMessage>, sqlx::Error> {
+    on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, recipient, subject, body, template, status, created_at FROM email_outbox \
+             WHERE $1 IS NULL OR recipient = $1 ORDER BY created_at DESC, id LIMIT $2",
+        )
+        .bind(recipient)
+        .bind(limit.clamp(1, 500))
+        .fetch_all(pool)
+        .await
+    })
+}

@@ -13,6 +13,9 @@ pub enum Template {
     },
     PaymentFailed {
         invoice_id: String,
+        /// The page where the customer pays it with another card (absent in older jobs).
+        #[serde(default)]
+        path: Option<String>,
     },
     /// A renewal needs the customer to authenticate (3-D Secure): `path` is the page that
     /// completes the payment.
@@ -58,10 +61,11 @@ impl Template {
                     money(*amount_minor, currency)
                 ),
             ),
-            Self::PaymentFailed { invoice_id } => (
+            Self::PaymentFailed { invoice_id, path } => (
                 "Your payment failed".into(),
                 format!(
-                    "We could not collect the payment for invoice {invoice_id}. Please update your card at {base_url}/account{sign_off}"
+                    "We could not collect the payment for invoice {invoice_id}. Please pay it with another card at {base_url}{}{sign_off}",
+                    path.as_deref().unwrap_or("/account/invoices")
                 ),
             ),
             Self::PaymentActionRequired { path } => (
@@ -93,8 +97,8 @@ mod tests {
         let all = [
             Template::Welcome,
             Template::Receipt { invoice_id: "in_1".into(), amount_minor: 2905, currency: "eur".into() },
-            Template::PaymentFailed { invoice_id: "in_1".into() },
-            Template::PaymentActionRequired { path: "/account/pay/in_1".into() },
+            Template::PaymentFailed { invoice_id: "in_1".into(), path: Some("/account/invoices/in_1/pay".into()) },
+            Template::PaymentActionRequired { path: "/account/invoices/in_1/pay".into() },
             Template::SubscriptionCancelled { plan: "Basic".into() },
             Template::ExportReady { path: "/account/exports/1".into() },
         ];
@@ -106,7 +110,7 @@ mod tests {
             Template::Receipt { invoice_id: "in_1".into(), amount_minor: 2905, currency: "eur".into() }.render("");
         assert_eq!(subject, "Receipt for 29.05 EUR");
         let (_, body) =
-            Template::PaymentActionRequired { path: "/account/pay/in_1".into() }.render("https://b.example");
-        assert!(body.contains("https://b.example/account/pay/in_1"));
+            Template::PaymentActionRequired { path: "/account/invoices/in_1/pay".into() }.render("https://b.example");
+        assert!(body.contains("https://b.example/account/invoices/in_1/pay"));
     }
 }

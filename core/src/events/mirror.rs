@@ -1,4 +1,5 @@
-//! Billhook's mirror of Stripe customers and subscriptions, kept from webhook events.
+//! Billhook's mirror of Stripe's billing objects - customers, subscriptions, invoices, payment
+//! methods, payment intents and setup intents - kept from webhook events.
 //!
 //! Each row remembers the stamp of what it came from - `(created, rank, event id)` - and an event
 //! applies only if its stamp is newer, so events arriving out of order never roll a row back.
@@ -32,6 +33,10 @@ pub(super) struct SourceEvent<'a> {
 pub enum MirroredKind {
     Customer,
     Subscription,
+    Invoice,
+    PaymentMethod,
+    PaymentIntent,
+    SetupIntent,
 }
 
 impl MirroredKind {
@@ -40,6 +45,10 @@ impl MirroredKind {
         match event_type {
             "customer.created" | "customer.updated" | "customer.deleted" => Some(Self::Customer),
             t if t.starts_with("customer.subscription.") => Some(Self::Subscription),
+            t if t.starts_with("invoice.") => Some(Self::Invoice),
+            t if t.starts_with("payment_method.") => Some(Self::PaymentMethod),
+            t if t.starts_with("payment_intent.") => Some(Self::PaymentIntent),
+            t if t.starts_with("setup_intent.") => Some(Self::SetupIntent),
             _ => None,
         }
     }
@@ -49,6 +58,10 @@ impl MirroredKind {
         match self {
             Self::Customer => "customers",
             Self::Subscription => "subscriptions",
+            Self::Invoice => "invoices",
+            Self::PaymentMethod => "payment_methods",
+            Self::PaymentIntent => "payment_intents",
+            Self::SetupIntent => "setup_intents",
         }
     }
 
@@ -57,13 +70,19 @@ impl MirroredKind {
         match self {
             Self::Customer => crate::jobs::CUSTOMERS_QUEUE,
             Self::Subscription => crate::jobs::SUBSCRIPTIONS_QUEUE,
+            Self::Invoice => crate::jobs::INVOICES_QUEUE,
+            Self::PaymentMethod | Self::PaymentIntent | Self::SetupIntent => crate::jobs::PAYMENTS_QUEUE,
         }
     }
 
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Self::Customer => "stripe_customers",
             Self::Subscription => "stripe_subscriptions",
+            Self::Invoice => "stripe_invoices",
+            Self::PaymentMethod => "stripe_payment_methods",
+            Self::PaymentIntent => "stripe_payment_intents",
+            Self::SetupIntent => "stripe_setup_intents",
         }
     }
 }
@@ -122,8 +141,51 @@ fn id_and_rank<'a>(kind: MirroredKind, object: &'a Value, event_type: &str) -> R
         MirroredKind::Subscription => status_rank(required(object, "status")?),
         // A deletion wins a tie.
         MirroredKind::Customer => i64::from(is_deleted_customer(object, event_type)),
+        _ => state_of(kind, object, event_type)?.1,
     };
     Ok((id, rank))
+}
+
+/// The status stored for an invoice, payment method or intent, and its rank among versions
+/// stamped with the same second: the further along its life, the higher.
+fn state_of<'a>(kind: MirroredKind, object: &'a Value, event_type: &str) -> Result<(&'a str, i64), ProcessError> {
+    let deleted = object.get("deleted").and_then(Value::as_bool) == Some(true);
+    Ok(match kind {
+        MirroredKind::Invoice if deleted || event_type == "invoice.deleted" => ("deleted", 4),
+        MirroredKind::Invoice => {
+            let status = required(object, "status")?;
+            let rank = match status {
+                "draft" => 0,
+                "open" => 1,
+                "uncollectible" => 2,
+                _ => 3,
+            };
+            (status, rank)
+        }
+        // Detached: Stripe clears `customer`.
+        MirroredKind::PaymentMethod if event_type == "payment_method.detached" || object["customer"].is_null() => {
+            ("detached", 1)
+        }
+        MirroredKind::PaymentMethod => ("attached", 0),
+        _ => {
+            let status = required(object, "status")?;
+            let rank = match status {
+                "requires_payment_method" => 0,
+                "requires_confirmation" => 1,
+                "requires_action" => 2,
+                "processing" => 3,
+                "requires_capture" => 4,
+                _ => 5,
+            };
+            (status, rank)
+        }
+    })
+}
+
+/// The id of the customer an object belongs to (`customer` as an id or expanded).
+pub(super) fn customer_id(object: &Value) -> Option<&str> {
+    let customer = object.get("customer")?;
+    customer.as_str().or_else(|| customer.get("id").and_then(Value::as_str))
 }
 
 fn is_deleted_customer(object: &Value, event_type: &str) -> bool {
@@ -192,7 +254,7 @@ async fn upsert(
     let stored = match kind {
         MirroredKind::Subscription => {
             let status = required(object, "status")?;
-            let customer = str_field(object, "customer");
+            let customer = customer_id(object);
             let cancel_at_period_end = object.get("cancel_at_period_end").and_then(Value::as_bool).unwrap_or(false);
             // Since API 2025-03-31 the period lives on the items.
             let items = object.pointer("/items/data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -255,6 +317,32 @@ async fn upsert(
                 .bind(stamp.source)
                 .bind(now_ms)
                 .bind(user_id)
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected()))?
+        }
+        kind => {
+            let (status, _) = state_of(kind, object, event_type)?;
+            let table = kind.table();
+            // A detached payment method has no customer any more: keep whose it was.
+            let sql = format!(
+                "INSERT INTO {table} (id, customer_id, status, object, event_created, event_rank, event_id, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (id) DO UPDATE SET customer_id = COALESCE(excluded.customer_id, {table}.customer_id), \
+                     status = excluded.status, object = excluded.object, event_created = excluded.event_created, \
+                     event_rank = excluded.event_rank, event_id = excluded.event_id, updated_at = excluded.updated_at \
+                 WHERE {}",
+                replace.condition(table)
+            );
+            on_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .bind(customer_id(object))
+                .bind(status)
+                .bind(object.to_string())
+                .bind(stamp.created)
+                .bind(stamp.rank)
+                .bind(stamp.source)
+                .bind(now_ms)
                 .execute(conn)
                 .await
                 .map(|done| done.rows_affected()))?

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{mirror, queue_for};
+use super::{mirror, queue_for, reactions};
 use crate::{
     clock,
     db::Db,
@@ -66,6 +66,7 @@ async fn complete(db: &Db, event_id: &str, now: i64) -> Result<ProcessOutcome, P
                 jobs::enqueue(&mut tx, &[RefreshObject { kind, id: id.to_owned() }]).await?;
             }
         }
+        reactions::react(&mut tx, &source).await?;
     }
     tx.commit().await?;
     Ok(ProcessOutcome::Processed)

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde::{Serialize, de::DeserializeOwned};
 
+use billhook_model::Catalogue;
+
 use crate::{custom_domains::CertificateAuthority, db::Db, email::Mailer, stripe_api::StripeApi};
 
 /// A background job. Its value is its arguments (stored as JSON in the job row), so a rename of
@@ -43,6 +45,8 @@ pub struct JobServices {
     pub certificates: CertificateAuthority,
     /// Stripe, or the offline sandbox; None when neither is configured.
     pub stripe: Option<StripeApi>,
+    /// The subscription types on sale (which needs which).
+    pub catalogue: Arc<Catalogue>,
 }
 
 /// What a job's `run` gets: the database, the services, and which attempt this is.

@@ -12,9 +12,11 @@
 //! - every failed attempt and its error kept in `job_attempts` (apalis keeps only the last result);
 //! - worker names unique per process, heartbeat and orphan threshold from the configuration.
 
+mod adopt_card;
 mod attempts;
 pub mod backoff;
 mod canary;
+mod enforce_requirements;
 mod enqueue;
 mod export_data;
 pub mod housekeeping;
@@ -27,11 +29,13 @@ pub mod scheduler;
 mod schema;
 mod send_email;
 
+pub use adopt_card::AdoptCard;
 pub use canary::Canary;
+pub use enforce_requirements::EnforceRequirements;
 pub use enqueue::{EnqueueError, EnqueueOn, enqueue};
 pub use export_data::ExportData;
 pub use job::{Job, JobContext, JobError, JobServices};
-pub use process_event::{CUSTOMERS_QUEUE, ProcessEvent, SUBSCRIPTIONS_QUEUE};
+pub use process_event::{CUSTOMERS_QUEUE, INVOICES_QUEUE, PAYMENTS_QUEUE, ProcessEvent, SUBSCRIPTIONS_QUEUE};
 pub use provision_certificate::ProvisionCertificate;
 pub use refresh_object::RefreshObject;
 pub use runner::{Registry, WorkerOptions, node_name, run_workers};
@@ -43,6 +47,8 @@ fn register_all(jobs: Registry) -> Registry {
     jobs.job::<ProcessEvent>()
         .job::<RefreshObject>()
         .job::<SendEmail>()
+        .job::<EnforceRequirements>()
+        .job::<AdoptCard>()
         .job::<ExportData>()
         .job::<ProvisionCertificate>()
         .job::<Canary>()

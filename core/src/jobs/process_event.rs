@@ -10,6 +10,10 @@ use crate::events::{self, ProcessError};
 pub const CUSTOMERS_QUEUE: &str = "stripe.customers";
 /// Subscription events.
 pub const SUBSCRIPTIONS_QUEUE: &str = "stripe.subscriptions";
+/// Invoice events.
+pub const INVOICES_QUEUE: &str = "stripe.invoices";
+/// Payment method, payment intent and setup intent events.
+pub const PAYMENTS_QUEUE: &str = "stripe.payments";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessEvent {
@@ -30,7 +34,7 @@ impl ProcessEvent {
 
 impl Job for ProcessEvent {
     const NAME: &'static str = "process_event";
-    const QUEUES: &'static [&'static str] = &[CUSTOMERS_QUEUE, SUBSCRIPTIONS_QUEUE];
+    const QUEUES: &'static [&'static str] = &[CUSTOMERS_QUEUE, SUBSCRIPTIONS_QUEUE, INVOICES_QUEUE, PAYMENTS_QUEUE];
     const MAX_ATTEMPTS: usize = 12;
     type Error = ProcessError;
 

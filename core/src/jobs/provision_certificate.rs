@@ -25,7 +25,9 @@ impl Job for ProvisionCertificate {
 }
 
 impl JobError for CertificateError {
+    /// The CA's trouble, the network's and a validation that failed (DNS not pointed here yet)
+    /// may all pass: every error is worth the attempts left.
     fn is_permanent(&self) -> bool {
-        matches!(self, Self::NotFound(_))
+        false
     }
 }

@@ -201,6 +201,10 @@ pub async fn on_intent(sandbox: &Sandbox, intent: &Value) -> Result<(), ApiError
             mark_paid(sandbox, &mut invoice, Some(intent)).await
         }
         "requires_action" => {
+            // An attempt was made: the bank wants the customer before it can go through.
+            invoice["attempted"] = true.into();
+            invoice["attempt_count"] = (invoice["attempt_count"].as_i64().unwrap_or_default() + 1).into();
+            sandbox.store.update(&invoice).await?;
             events::record(sandbox, "invoice.payment_action_required", &invoice, None).await?;
             renewal_unpaid(sandbox, &invoice).await
         }

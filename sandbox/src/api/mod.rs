@@ -128,10 +128,25 @@ async fn unrecognized(request: Request) -> ApiError {
     ApiError::unrecognized_url(request.method().as_str(), request.uri().path())
 }
 
-/// Every answer carries a `Request-Id`, as Stripe's do.
+/// Every answer carries a `Request-Id`, as Stripe's do, and an error names the request in its
+/// `request_log_url` (where Stripe's dashboard shows it), which is how SDKs report it.
 async fn stamp(request: Request, next: Next) -> Response {
+    let id = new_id("req");
     let mut response = next.run(request).await;
-    if let Ok(id) = HeaderValue::from_str(&new_id("req")) {
+    if response.status().is_client_error() || response.status().is_server_error() {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let body = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut error) if error["error"].is_object() => {
+                error["error"]["request_log_url"] = format!("https://dashboard.stripe.com/test/logs/{id}").into();
+                axum::body::Body::from(error.to_string())
+            }
+            _ => axum::body::Body::from(bytes),
+        };
+        response = Response::from_parts(parts, body);
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+    if let Ok(id) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("request-id", id);
     }
     response

@@ -2,7 +2,9 @@
 //! deleted - with prorations by the day (`proration_behavior`: `create_prorations`, kept as
 //! pending invoice items for the next invoice; `always_invoice`, invoiced and charged now;
 //! `none`), and `POST /v1/invoices/create_preview`, which shows a change's invoice before it is
-//! made.
+//! made. A change of billing interval (monthly to yearly) restarts the cycle, as at Stripe: the
+//! unused time is credited and the new period charged at once, whatever `proration_behavior`
+//! says (`none` drops the credit).
 
 use axum::{Json, extract::State};
 use serde_json::{Value, json};
@@ -26,13 +28,16 @@ pub struct ItemChange {
     param: String,
 }
 
-/// A proration: the unused or remaining part of an item's period, by the day.
+/// A proration - the unused or remaining part of an item's period, by the day - or, when a
+/// change restarts the billing cycle, the new period's full charge.
 pub struct Proration {
     price: Value,
     quantity: i64,
     item_id: String,
     period: (i64, i64),
     amount: i64,
+    /// False for a new period's full charge.
+    is_proration: bool,
 }
 
 impl Proration {
@@ -42,8 +47,23 @@ impl Proration {
             quantity: self.quantity,
             item_id: &self.item_id,
             period: self.period,
-            proration: Some(self.amount),
+            proration: self.is_proration.then_some(self.amount),
         }
+    }
+}
+
+/// What a change of items does to the bill.
+pub struct Applied {
+    pub prorations: Vec<Proration>,
+    /// The billing interval changed: the cycle restarted, and the lines are invoiced now.
+    pub cycle_reset: bool,
+}
+
+impl Applied {
+    /// `proration_behavior=none`: no prorations (a restarted cycle's charge stays).
+    pub fn without_prorations(mut self) -> Self {
+        self.prorations.retain(|p| !p.is_proration);
+        self
     }
 }
 
@@ -97,11 +117,12 @@ fn prorate(item: &Value, period: (i64, i64), at: i64, sign: i64) -> Proration {
         quantity,
         item_id: item["id"].as_str().unwrap_or_default().to_owned(),
         period: (at, period.1),
+        is_proration: true,
     }
 }
 
 /// Applies `changes` to `subscription`'s items at `at`; returns the prorations they cause.
-pub fn apply(subscription: &mut Value, changes: Vec<ItemChange>, at: i64) -> Result<Vec<Proration>, ApiError> {
+pub fn apply(subscription: &mut Value, changes: Vec<ItemChange>, at: i64) -> Result<Applied, ApiError> {
     let subscription_id = subscription["id"].clone();
     let items = subscription["items"]["data"]
         .as_array_mut()
@@ -113,14 +134,6 @@ pub fn apply(subscription: &mut Value, changes: Vec<ItemChange>, at: i64) -> Res
     let interval = items[0]["price"]["recurring"]["interval"].clone();
     let mut prorations = Vec::new();
     for change in changes {
-        if let Some(price) = &change.price
-            && price["recurring"]["interval"] != interval
-        {
-            return Err(ApiError::invalid_param(
-                &format!("{}[price]", change.param),
-                "All items need the same billing interval.".into(),
-            ));
-        }
         match &change.id {
             Some(id) => {
                 let index = items
@@ -164,8 +177,34 @@ pub fn apply(subscription: &mut Value, changes: Vec<ItemChange>, at: i64) -> Res
             "A subscription needs at least one item; cancel it instead.".into(),
         ));
     }
-    prorations.retain(|p| p.amount != 0);
-    Ok(prorations)
+    let new_interval = items[0]["price"]["recurring"].clone();
+    if items.iter().any(|i| i["price"]["recurring"]["interval"] != new_interval["interval"]) {
+        return Err(ApiError::invalid_param("items", "All items need the same billing interval.".into()));
+    }
+    let cycle_reset = new_interval["interval"] != interval;
+    if cycle_reset {
+        // The unused time is credited; the new period starts now and is charged in full.
+        prorations.retain(|p| p.amount < 0);
+        let every = new_interval["interval"].as_str().unwrap_or("month").to_owned();
+        let count = new_interval["interval_count"].as_i64().unwrap_or(1);
+        let end = crate::periods::advance(at, &every, count);
+        for item in items.iter_mut() {
+            item["current_period_start"] = at.into();
+            item["current_period_end"] = end.into();
+            let quantity = item["quantity"].as_i64().unwrap_or(1);
+            prorations.push(Proration {
+                amount: item["price"]["unit_amount"].as_i64().unwrap_or_default().saturating_mul(quantity),
+                price: item["price"].clone(),
+                quantity,
+                item_id: item["id"].as_str().unwrap_or_default().to_owned(),
+                period: (at, end),
+                is_proration: false,
+            });
+        }
+        subscription["billing_cycle_anchor"] = at.into();
+    }
+    prorations.retain(|p| p.amount != 0 || !p.is_proration);
+    Ok(Applied { prorations, cycle_reset })
 }
 
 /// Keeps `prorations` as pending invoice items for the subscription's next invoice.
@@ -205,6 +244,7 @@ pub async fn take_pending(sandbox: &Sandbox, subscription: &str) -> Result<Vec<P
                 item["period"]["end"].as_i64().unwrap_or_default(),
             ),
             amount: item["amount"].as_i64().unwrap_or_default(),
+            is_proration: true,
         });
     }
     taken.reverse(); // oldest first
@@ -229,9 +269,15 @@ pub async fn preview(State(sandbox): State<Sandbox>, mut params: Params) -> Resu
     let changes = parse(&sandbox, details.objects("items")?.unwrap_or_default()).await?;
     details.finish()?;
     params.finish()?;
-    let prorations = if behaviour == "none" { Vec::new() } else { apply(&mut subscription, changes, at)? };
+    let applied = if changes.is_empty() {
+        Applied { prorations: Vec::new(), cycle_reset: false }
+    } else {
+        apply(&mut subscription, changes, at)?
+    };
+    let now = applied.cycle_reset || behaviour == "always_invoice";
+    let prorations = if behaviour == "none" { applied.without_prorations().prorations } else { applied.prorations };
     let mut lines: Vec<Line<'_>> = prorations.iter().map(Proration::line).collect();
-    let next: Vec<(Value, i64, String, (i64, i64))> = if behaviour == "always_invoice" {
+    let next: Vec<(Value, i64, String, (i64, i64))> = if now {
         Vec::new()
     } else {
         subscription["items"]["data"]
@@ -267,7 +313,7 @@ pub async fn preview(State(sandbox): State<Sandbox>, mut params: Params) -> Resu
     invoice["customer_email"] = customer["email"].clone();
     invoice["currency"] = subscription["currency"].clone();
     invoice["subscription"] = subscription["id"].clone();
-    invoice["billing_reason"] = if behaviour == "always_invoice" { "subscription_update" } else { "upcoming" }.into();
+    invoice["billing_reason"] = if now { "subscription_update" } else { "upcoming" }.into();
     invoice["lines"] =
         json!({ "object": "list", "data": data, "has_more": false, "url": format!("/v1/invoices/{id}/lines") });
     for field in ["subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax"] {

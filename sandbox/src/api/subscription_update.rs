@@ -54,14 +54,17 @@ pub async fn update(
     let paths = params.expand()?;
     params.finish()?;
     let mut prorations = Vec::new();
+    let mut invoice_now = behaviour == "always_invoice";
     if !item_changes.is_empty() {
         let customer =
             sandbox.store.get("customer", subscription["customer"].as_str().unwrap_or_default(), "customer").await?;
         let at = proration_date.unwrap_or(sandbox.now_for(&customer).await?);
-        prorations = subscription_changes::apply(&mut subscription, item_changes, at)?;
+        let mut applied = subscription_changes::apply(&mut subscription, item_changes, at)?;
         if behaviour == "none" {
-            prorations.clear();
+            applied = applied.without_prorations();
         }
+        invoice_now |= applied.cycle_reset;
+        prorations = applied.prorations;
     }
     let previous: Map<String, Value> = before
         .as_object()
@@ -74,10 +77,10 @@ pub async fn update(
         sandbox.store.update(&subscription).await?;
         events::record(&sandbox, "customer.subscription.updated", &subscription, Some(previous)).await?;
     }
-    if !prorations.is_empty() && behaviour == "create_prorations" {
+    if !prorations.is_empty() && !invoice_now {
         subscription_changes::keep_pending(&sandbox, &subscription, &prorations).await?;
     } else if !prorations.is_empty() {
-        // always_invoice: the prorations are invoiced and charged now.
+        // always_invoice, or a new billing interval: invoiced and charged now.
         let lines: Vec<_> = prorations.iter().map(subscription_changes::Proration::line).collect();
         let invoice = invoices::raise(&sandbox, &subscription, &lines, "subscription_update", false).await?;
         subscription["latest_invoice"] = invoice["id"].clone();

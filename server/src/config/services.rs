@@ -82,6 +82,7 @@ impl Settings {
             mailer: self.mailer(site_addr)?,
             certificates: CertificateAuthority::new(self.acme_settings()),
             stripe,
+            catalogue: std::sync::Arc::new(self.catalogue.clone()),
         })
     }
 

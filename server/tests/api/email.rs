@@ -106,7 +106,7 @@ async fn without_smtp_mail_stays_in_the_outbox(app: TestApp) {
 async fn a_message_is_sent_once_however_often_its_job_runs(app: TestApp) {
     let smtp = SmtpServer::start();
     let mailer = Mailer::new(Some(&smtp.url()), "Billhook <billing@example.com>", &app.address).unwrap();
-    let mail = SendEmail::new("twice@example.com", Template::PaymentFailed { invoice_id: "in_123".into() });
+    let mail = SendEmail::new("twice@example.com", Template::PaymentFailed { invoice_id: "in_123".into(), path: None });
     assert_eq!(mailer.deliver(&app.state.db, &mail).await.unwrap(), Delivered::Sent);
     assert_eq!(mailer.deliver(&app.state.db, &mail).await.unwrap(), Delivered::AlreadyDone);
     let messages = app

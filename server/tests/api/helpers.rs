@@ -193,6 +193,7 @@ impl TestApp {
                 .unwrap(),
             certificates: billhook_core::custom_domains::CertificateAuthority::new(acme),
             stripe: self.stripe_api(),
+            catalogue: self.state.billing.catalogue.clone(),
         }
     }
 
@@ -206,7 +207,8 @@ impl TestApp {
                 &base,
                 std::time::Duration::from_secs(10),
             )
-            .unwrap(),
+            .unwrap()
+            .with_test_clocks(),
         )
     }
 

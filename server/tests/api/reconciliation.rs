@@ -195,7 +195,7 @@ async fn a_refused_run_is_recorded_and_the_next_one_covers_its_window(app: TestA
     let wrong_key = StripeApi::new("sk_test_revoked", &base, Duration::from_secs(10)).unwrap();
     let error = reconcile(&app.state.db, &wrong_key, &options(100)).await.unwrap_err();
     assert!(
-        matches!(&error, ReconcileError::Stripe(StripeApiError::Api { status: 401, message }) if message == "Invalid API Key provided"),
+        matches!(&error, ReconcileError::Stripe(StripeApiError::Api { status: 401, message, .. }) if message == "Invalid API Key provided"),
         "{error:?}"
     );
     assert!(StripeApi::new(" ", &base, Duration::from_secs(10)).is_err(), "an empty key is a configuration error");

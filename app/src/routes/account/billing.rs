@@ -1,5 +1,6 @@
 //! `/account/billing`: every subscription with its type, status, price, period end and next
-//! invoice, read from Stripe; cancel at period end and resume. Forms work without JavaScript.
+//! invoice, read from Stripe; cancel at period end, resume, and a link to change to another
+//! price of the type (its preview first). Forms work without JavaScript.
 
 use billhook_model::{SubscriptionStatus, Timestamp};
 use leptos::prelude::*;
@@ -29,33 +30,39 @@ pub struct SubscriptionRow {
     pub cancel_at_period_end: bool,
     /// `5.00 EUR` and when, for a subscription that renews.
     pub next_invoice: Option<(String, Timestamp)>,
+    /// Other prices of its type to move to: lookup key and `50.00 EUR yearly`.
+    pub other_prices: Vec<(String, String)>,
+}
+
+/// Account `user_id`'s subscriptions, newest first, as Stripe holds them now (for the customer,
+/// and read-only for operators).
+#[cfg(feature = "ssr")]
+pub(crate) async fn subscription_rows(
+    state: &crate::ssr::AppState,
+    user_id: i64,
+) -> Result<Vec<SubscriptionRow>, AppError> {
+    let stripe = state.billing.stripe()?;
+    let rows = billhook_core::billing::overview(&state.db, stripe, &state.billing.catalogue, user_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| SubscriptionRow {
+            id: s.id,
+            plan: s.plan,
+            status: s.status,
+            price: s.price,
+            current_period_end: s.current_period_end.map(|at| Timestamp(at * 1000)),
+            cancel_at_period_end: s.cancel_at_period_end,
+            next_invoice: s.next_invoice.map(|(amount, at)| (amount, Timestamp(at * 1000))),
+            other_prices: s.other_prices,
+        })
+        .collect())
 }
 
 /// The signed-in customer's subscriptions, newest first, as Stripe holds them now.
 #[server(endpoint = "my_subscriptions")]
 pub async fn my_subscriptions() -> Result<Vec<SubscriptionRow>, AppError> {
-    use billhook_core::billing;
-
     use crate::ssr::{fail, require_user, state};
-    let result: Result<_, AppError> = async {
-        let user = require_user()?;
-        let state = state()?;
-        let Some(stripe) = &state.billing.stripe else { return Err(AppError::PaymentsUnavailable) };
-        let rows = billing::overview(&state.db, stripe, &state.billing.catalogue, user.id).await?;
-        Ok(rows
-            .into_iter()
-            .map(|s| SubscriptionRow {
-                id: s.id,
-                plan: s.plan,
-                status: s.status,
-                price: s.price,
-                current_period_end: s.current_period_end.map(|at| Timestamp(at * 1000)),
-                cancel_at_period_end: s.cancel_at_period_end,
-                next_invoice: s.next_invoice.map(|(amount, at)| (amount, Timestamp(at * 1000))),
-            })
-            .collect())
-    }
-    .await;
+    let result = async { subscription_rows(&state()?, require_user()?.id).await }.await;
     result.or_else(fail)
 }
 
@@ -69,7 +76,7 @@ pub async fn cancel_at_period_end(subscription: String, cancel: bool) -> Result<
     let result = async {
         let user = require_user()?;
         let state = state()?;
-        let Some(stripe) = &state.billing.stripe else { return Err(AppError::PaymentsUnavailable) };
+        let stripe = state.billing.stripe()?;
         Ok(billing::set_cancel_at_period_end(&state.db, stripe, user.id, &subscription, cancel).await?)
     }
     .await;
@@ -88,21 +95,39 @@ pub fn BillingPage() -> impl IntoView {
             {if list.is_empty() {
                 view! { <p>"No subscriptions yet. " <a href="/account/plans">"See the plans"</a></p> }.into_any()
             } else {
-                view! {
-                    <Table columns=&["Plan", "Status", "Price", "Current period ends", "Next invoice", ""] testid="subscriptions">
-                        {list.into_iter().map(|row| view! { <SubscriptionLine row change /> }).collect_view()}
-                    </Table>
-                }.into_any()
+                view! { <SubscriptionTable list change=Some(change) /> }.into_any()
             }}
         </Loaded>
     }
 }
 
+/// The subscriptions; with `change`, each with its actions (operators see them without).
 #[component]
-fn SubscriptionLine(row: SubscriptionRow, change: ServerAction<CancelAtPeriodEnd>) -> impl IntoView {
-    let renews = row.status.grants_access();
+pub(crate) fn SubscriptionTable(
+    list: Vec<SubscriptionRow>,
+    change: Option<ServerAction<CancelAtPeriodEnd>>,
+) -> impl IntoView {
+    view! {
+        <Table columns=&["Plan", "Status", "Price", "Current period ends", "Next invoice", ""] testid="subscriptions">
+            {list.into_iter().map(|row| view! { <SubscriptionLine row change /> }).collect_view()}
+        </Table>
+    }
+}
+
+#[component]
+fn SubscriptionLine(row: SubscriptionRow, change: Option<ServerAction<CancelAtPeriodEnd>>) -> impl IntoView {
+    let renews = row.status.grants_access() && change.is_some();
     let id = row.id.clone();
-    let action = renews.then(move || {
+    let changes = row
+        .other_prices
+        .into_iter()
+        .filter(|_| renews)
+        .map(|(key, label)| {
+            let href = format!("/account/billing/change?subscription={}&price={key}", row.id);
+            view! { <a href=href class="button" data-testid=format!("change-{key}")>{format!("Switch to {label}")}</a> " " }
+        })
+        .collect_view();
+    let action = change.filter(|_| renews).map(move |change| {
         let (cancel, label, testid) = if row.cancel_at_period_end {
             ("false", "Resume", "resume")
         } else {
@@ -126,7 +151,7 @@ fn SubscriptionLine(row: SubscriptionRow, change: ServerAction<CancelAtPeriodEnd
             <td>{row.price}</td>
             <td>{row.current_period_end.map(|at| view! { <Time at /> })}</td>
             <td>{row.next_invoice.map(|(amount, at)| view! { {amount} " on " <Time at /> })}</td>
-            <td>{action}</td>
+            <td>{changes}{action}</td>
         </tr>
     }
 }

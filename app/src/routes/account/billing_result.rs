@@ -32,7 +32,7 @@ pub async fn subscription_outcome(subscription: String, payment_intent: Option<S
     let result: Result<_, AppError> = async {
         let user = require_user()?;
         let state = state()?;
-        let Some(stripe) = &state.billing.stripe else { return Err(AppError::PaymentsUnavailable) };
+        let stripe = state.billing.stripe()?;
         let found = billing::own_subscription(&state.db, stripe, user.id, &subscription).await?;
         let status = billing::status_of(&found);
         let payment_error = match payment_intent.filter(|_| !status.grants_access()) {

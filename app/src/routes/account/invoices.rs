@@ -22,30 +22,28 @@ pub struct InvoiceRow {
     pub hosted_invoice_url: Option<String>,
 }
 
+/// Account `user_id`'s 100 newest invoices, newest first (for the customer, and for operators).
+#[cfg(feature = "ssr")]
+pub(crate) async fn invoice_rows(state: &crate::ssr::AppState, user_id: i64) -> Result<Vec<InvoiceRow>, AppError> {
+    let invoices = billhook_core::billing::invoices(&state.db, state.billing.stripe()?, user_id, 100).await?;
+    Ok(invoices
+        .into_iter()
+        .map(|i| InvoiceRow {
+            id: i.id,
+            number: i.number,
+            date: Timestamp(i.created * 1000),
+            total: i.total,
+            status: i.status,
+            hosted_invoice_url: i.hosted_invoice_url,
+        })
+        .collect())
+}
+
 /// The signed-in customer's 100 newest invoices, newest first.
 #[server(endpoint = "my_invoices")]
 pub async fn my_invoices() -> Result<Vec<InvoiceRow>, AppError> {
-    use billhook_core::billing;
-
     use crate::ssr::{fail, require_user, state};
-    let result: Result<_, AppError> = async {
-        let user = require_user()?;
-        let state = state()?;
-        let Some(stripe) = &state.billing.stripe else { return Err(AppError::PaymentsUnavailable) };
-        let invoices = billing::invoices(&state.db, stripe, user.id, 100).await?;
-        Ok(invoices
-            .into_iter()
-            .map(|i| InvoiceRow {
-                id: i.id,
-                number: i.number,
-                date: Timestamp(i.created * 1000),
-                total: i.total,
-                status: i.status,
-                hosted_invoice_url: i.hosted_invoice_url,
-            })
-            .collect())
-    }
-    .await;
+    let result = async { invoice_rows(&state()?, require_user()?.id).await }.await;
     result.or_else(fail)
 }
 
@@ -56,25 +54,39 @@ pub fn InvoicesPage() -> impl IntoView {
         <Title text="Invoices - Billhook" />
         <h1>"Invoices"</h1>
         <Loaded resource=invoices let:list>
-            {if list.is_empty() {
-                view! { <p>"No invoices yet."</p> }.into_any()
-            } else {
-                view! {
-                    <Table columns=&["Date", "Number", "Amount", "Status", ""] testid="invoices">
-                        {list.into_iter().map(|invoice| view! {
-                            <tr data-testid=format!("invoice-{}", invoice.id)>
-                                <td><Time at=invoice.date /></td>
-                                <td>{invoice.number.unwrap_or_default()}</td>
-                                <td>{invoice.total}</td>
-                                <td>{invoice.status.map(|status| view! { <StatusBadge status /> })}</td>
-                                <td>{invoice.hosted_invoice_url.map(|url| view! {
-                                    <a href=url rel="external noopener" target="_blank">"View"</a>
-                                })}</td>
-                            </tr>
-                        }).collect_view()}
-                    </Table>
-                }.into_any()
-            }}
+            <InvoiceTable list payable=true />
         </Loaded>
     }
+}
+
+/// The invoices; with `payable`, an open one links to the page that completes its payment.
+#[component]
+pub(crate) fn InvoiceTable(list: Vec<InvoiceRow>, payable: bool) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p>"No invoices yet."</p> }.into_any();
+    }
+    view! {
+        <Table columns=&["Date", "Number", "Amount", "Status", ""] testid="invoices">
+            {list.into_iter().map(|invoice| {
+                let pay = (payable && invoice.status == Some(InvoiceStatus::Open)).then(|| view! {
+                    " " <a href=format!("/account/invoices/{}/pay", invoice.id) data-testid="pay-invoice">"Pay"</a>
+                });
+                view! {
+                    <tr data-testid=format!("invoice-{}", invoice.id)>
+                        <td><Time at=invoice.date /></td>
+                        <td>{invoice.number.unwrap_or_default()}</td>
+                        <td>{invoice.total}</td>
+                        <td>{invoice.status.map(|status| view! { <StatusBadge status /> })}</td>
+                        <td>
+                            {invoice.hosted_invoice_url.map(|url| view! {
+                                <a href=url rel="external noopener" target="_blank">"View"</a>
+                            })}
+                            {pay}
+                        </td>
+                    </tr>
+                }
+            }).collect_view()}
+        </Table>
+    }
+    .into_any()
 }

@@ -1,12 +1,15 @@
 //! The customer area: everything under `/account` needs a log-in.
 
-mod billing;
+pub(crate) mod billing;
 mod billing_result;
 mod domains;
 mod exports;
-mod invoices;
+mod invoice_pay;
+pub(crate) mod invoices;
 mod overview;
-mod payment_method;
+pub(crate) mod payment_method;
+mod payments_waiting;
+mod plan_change;
 mod plans;
 
 use leptos::prelude::*;
@@ -28,14 +31,17 @@ pub fn AccountRoutes() -> impl MatchNestedRoutes + Clone {
             <Route path=path!("plans") view=plans::PlansPage />
             <Route path=path!("billing") view=billing::BillingPage />
             <Route path=path!("billing/result") view=billing_result::BillingResultPage />
+            <Route path=path!("billing/change") view=plan_change::PlanChangePage />
             <Route path=path!("payment-method") view=payment_method::PaymentMethodPage />
             <Route path=path!("invoices") view=invoices::InvoicesPage />
+            <Route path=path!("invoices/:id/pay") view=invoice_pay::InvoicePayPage />
+            <Route path=path!("domains") view=domains::DomainsPage />
         </ParentRoute>
     }
     .into_inner()
 }
 
-/// The account's pages, for a signed-in visitor.
+/// The account's pages, for a signed-in visitor, and the notice of payments waiting for them.
 #[component]
 fn AccountNav() -> impl IntoView {
     let user = use_current_user();
@@ -48,7 +54,9 @@ fn AccountNav() -> impl IntoView {
                     <A href="/account/billing">"Billing"</A>
                     <A href="/account/payment-method">"Payment method"</A>
                     <A href="/account/invoices">"Invoices"</A>
+                    <A href="/account/domains">"Domains"</A>
                 </nav>
+                <payments_waiting::PaymentsWaitingNotice />
             }
         })
     }

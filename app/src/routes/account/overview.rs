@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{domains::CustomDomains, exports::DataExports};
+use super::exports::DataExports;
 use crate::session::use_current_user;
 
 #[component]
@@ -23,10 +23,10 @@ pub fn AccountPage() -> impl IntoView {
             })}
             <p>
                 <a href="/account/plans">"Plans"</a>" to subscribe; "
-                <a href="/account/billing">"billing"</a>" for your subscriptions."
+                <a href="/account/billing">"billing"</a>" for your subscriptions; "
+                <a href="/account/domains">"custom domains"</a>" with the SSL add-on."
             </p>
         </section>
-        <CustomDomains />
         <DataExports />
     }
 }

@@ -43,7 +43,7 @@ pub async fn my_card(setup_intent: Option<String>) -> Result<Option<CardView>, A
     let result: Result<_, AppError> = async {
         let user = require_user()?;
         let state = state()?;
-        let Some(stripe) = &state.billing.stripe else { return Err(AppError::PaymentsUnavailable) };
+        let stripe = state.billing.stripe()?;
         if let Some(intent) = setup_intent {
             billing::finish_card_replacement(&state.db, stripe, user.id, &intent).await?;
         }
@@ -62,15 +62,9 @@ pub async fn start_card_replacement() -> Result<Checkout, AppError> {
     let result: Result<_, AppError> = async {
         let user = require_user()?;
         let state = state()?;
-        let (Some(stripe), Some(stripe_js)) = (&state.billing.stripe, &state.billing.stripe_js) else {
-            return Err(AppError::PaymentsUnavailable);
-        };
+        let stripe = state.billing.stripe()?;
         let client_secret = billing::start_card_replacement(&state.db, stripe, user.id, &user.email).await?;
-        Ok(Checkout {
-            script_url: stripe_js.script_url.clone(),
-            publishable_key: stripe_js.publishable_key.clone(),
-            client_secret,
-        })
+        state.billing.checkout(client_secret)
     }
     .await;
     result.or_else(fail)

@@ -107,18 +107,12 @@ pub async fn start_subscription(lookup_key: String) -> Result<StartedSubscriptio
     let result: Result<_, AppError> = async {
         let user = require_user()?;
         let state = state()?;
-        let (Some(stripe), Some(stripe_js)) = (&state.billing.stripe, &state.billing.stripe_js) else {
-            return Err(AppError::PaymentsUnavailable);
-        };
+        let stripe = state.billing.stripe()?;
         let who = billing::Customer { user_id: user.id, email: &user.email };
         let first = billing::subscribe(&state.db, stripe, &state.billing.catalogue, who, &lookup_key).await?;
         Ok(StartedSubscription {
             subscription_id: first.subscription_id,
-            checkout: Checkout {
-                script_url: stripe_js.script_url.clone(),
-                publishable_key: stripe_js.publishable_key.clone(),
-                client_secret: first.client_secret,
-            },
+            checkout: state.billing.checkout(first.client_secret)?,
         })
     }
     .await;

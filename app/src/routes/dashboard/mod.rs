@@ -1,6 +1,8 @@
 //! The operators' area: everything under `/admin` needs the admin role. The guard here decides
 //! what is rendered; the server functions that return admin data check the role themselves.
 
+mod customer;
+mod outbox;
 mod overview;
 mod sandbox;
 mod sandbox_activity;
@@ -21,6 +23,8 @@ pub fn DashboardRoutes() -> impl MatchNestedRoutes + Clone {
     view! {
         <ParentRoute path=path!("/admin") view=|| super::guarded(SessionUser::is_admin) ssr=SsrMode::Async>
             <Route path=path!("") view=overview::AdminOverview />
+            <Route path=path!("customers/:id") view=customer::CustomerPage />
+            <Route path=path!("outbox") view=outbox::OutboxPage />
         </ParentRoute>
     }
     .into_inner()

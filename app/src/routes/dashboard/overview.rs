@@ -62,12 +62,13 @@ pub fn AdminOverview() -> impl IntoView {
 fn Overview(data: AdminOverviewData) -> impl IntoView {
     view! {
         <p class="stat"><span data-testid="account-count">{data.account_count}</span>" accounts"</p>
+        <p><a href="/admin/outbox" data-testid="outbox-link">"Outbox"</a>": the newest e-mails"</p>
         <h2>"Newest accounts"</h2>
         <Table columns=&["Id", "E-mail", "Role", "Created"]>
             {data.latest_accounts.into_iter().map(|a| view! {
                 <tr>
                     <td>{a.id}</td>
-                    <td>{a.email}</td>
+                    <td><a href=format!("/admin/customers/{}", a.id) data-testid="customer-link">{a.email}</a></td>
                     <td>{a.role.as_str()}</td>
                     <td><Time at=a.created_at /></td>
                 </tr>

@@ -3,11 +3,11 @@
 //! the client secret (as Stripe.js pays it), and the result read from Stripe. Each customer acts
 //! only on their own subscriptions.
 
-use billhook_core::{billing::sync_catalogue, on_db};
-use billhook_model::Catalogue;
+use billhook_core::on_db;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::{call, confirm_as_stripe_js, ok, plan, ready};
 use crate::{
     helpers::TestApp,
     on_both_databases,
@@ -20,42 +20,6 @@ on_both_databases!(
     another_customers_subscription_is_not_found_and_stays_unchanged,
     a_new_card_becomes_the_default_of_the_customer_and_the_subscriptions,
 );
-
-async fn call(app: &TestApp, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = app.post_form(&format!("/api/{function}"), form).await;
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-async fn ok(app: &TestApp, function: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = call(app, function, form).await;
-    assert_eq!(status, StatusCode::OK, "{function}: {body}");
-    body
-}
-
-async fn ready(app: &TestApp) {
-    sync_catalogue(&app.stripe_api().unwrap(), &Catalogue::default()).await.unwrap();
-}
-
-/// Confirms the checkout's intent (payment or setup) with `method`, as Stripe.js does: the
-/// publishable key and the client secret. Returns the answer.
-async fn confirm_as_stripe_js(app: &TestApp, checkout: &Value, method: &str) -> reqwest::Response {
-    let secret = checkout["client_secret"].as_str().unwrap();
-    let intent = secret.split("_secret_").next().unwrap();
-    let collection = if secret.starts_with("seti_") { "setup_intents" } else { "payment_intents" };
-    reqwest::Client::new()
-        .post(app.url(&format!("/sandbox/stripe/v1/{collection}/{intent}/confirm")))
-        .bearer_auth(checkout["publishable_key"].as_str().unwrap())
-        .form(&[("client_secret", secret), ("payment_method", method), ("return_url", &app.url("/account"))])
-        .send()
-        .await
-        .unwrap()
-}
-
-fn plan<'a>(plans: &'a Value, key: &str) -> &'a Value {
-    plans.as_array().unwrap().iter().find(|p| p["key"] == key).unwrap()
-}
 
 async fn a_customer_subscribes_pays_in_the_browser_and_sees_stripes_answer(app: TestApp) {
     ready(&app).await;

@@ -6,10 +6,10 @@ mod changes;
 mod delivery;
 mod localstripe;
 mod pages;
-mod payments;
+pub mod payments;
 mod reconcile;
 mod renewals;
-mod same_second;
+pub mod same_second;
 mod shuffled;
 mod subscriptions;
 

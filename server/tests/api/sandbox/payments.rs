@@ -43,7 +43,7 @@ async fn card_error(response: Response) -> Value {
 }
 
 /// Answers the challenge behind `intent`'s next action.
-async fn answer_challenge(stripe: &Stripe, intent: &Value, result: &str) -> Response {
+pub async fn answer_challenge(stripe: &Stripe, intent: &Value, result: &str) -> Response {
     let url = intent["next_action"]["redirect_to_url"]["url"].as_str().expect("a redirect_to_url next action");
     assert!(url.contains("/sandbox/stripe/challenge/"), "{url}");
     let page = stripe.http.get(url).send().await.unwrap().text().await.unwrap();

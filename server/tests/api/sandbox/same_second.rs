@@ -73,18 +73,18 @@ pub async fn settle(app: &TestApp, within: Duration) {
             .unwrap()
         });
         let mut jobs = Vec::new();
-        for queue in ["stripe.reads", "stripe.customers", "stripe.subscriptions"] {
-            jobs.push(app.unfinished_jobs(queue).await);
+        for (queue, _) in billhook_core::jobs::queues() {
+            jobs.push((queue, app.unfinished_jobs(queue).await));
         }
-        if unprocessed + undelivered + jobs.iter().sum::<i64>() == 0 {
+        if unprocessed + undelivered + jobs.iter().map(|(_, n)| n).sum::<i64>() == 0 {
             return Ok(());
         }
         let errors: Vec<(String, Option<String>)> = on_db!(&app.state.db, pool => {
             sqlx::query_as("SELECT queue, error FROM job_attempts ORDER BY id DESC LIMIT 5").fetch_all(pool).await.unwrap()
         });
         Err(format!(
-            "events not processed: {unprocessed}; not delivered: {undelivered}; unfinished jobs (reads, customers, \
-             subscriptions): {jobs:?}; last failed attempts: {errors:?}"
+            "events not processed: {unprocessed}; not delivered: {undelivered}; unfinished jobs by queue: \
+             {jobs:?}; last failed attempts: {errors:?}"
         ))
     })
     .await;
