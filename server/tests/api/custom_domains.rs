@@ -192,8 +192,8 @@ async fn domain_names_are_checked_and_owned_once(app: TestApp) {
     });
     assert_eq!(queued, 1);
 
-    // The owner sees it, and its certificate's state, on the account page.
+    // The owner sees it, and its certificate's state, on the domains page.
     assert_eq!(app.log_in("first@example.com", "customer password").await.status(), StatusCode::OK);
-    let page = app.get("/account").await.text().await.unwrap();
+    let page = app.get("/account/domains").await.text().await.unwrap();
     assert!(page.contains("blog.example.com") && page.contains("Queued"), "{page}");
 }
