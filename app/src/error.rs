@@ -70,6 +70,8 @@ pub enum AppError {
     DomainsNotIncluded { required: Option<String> },
     #[error("The amounts shown are out of date. Please look at the change again.")]
     StalePreview,
+    #[error("This event type has no handler: there is nothing to run.")]
+    NoHandler,
     /// Stripe is unreachable, or billing is not configured: nothing the customer can fix now.
     #[error("Payments are not available right now. Please try again in a few minutes.")]
     PaymentsUnavailable,
@@ -102,7 +104,7 @@ fn retry_in(secs: &Option<u64>) -> String {
 
 impl AppError {
     /// Every variant, without details (what [`AppError::from_code`] can rebuild).
-    const CODED: [Self; 19] = [
+    const CODED: [Self; 20] = [
         Self::InvalidEmail,
         Self::InvalidPassword,
         Self::InvalidDomain,
@@ -116,6 +118,7 @@ impl AppError {
         Self::UnknownPlan,
         Self::DomainsNotIncluded { required: None },
         Self::StalePreview,
+        Self::NoHandler,
         Self::PaymentsUnavailable,
         Self::NotFound,
         Self::Unauthorized,
@@ -137,7 +140,8 @@ impl AppError {
             | Self::PlanRequires { .. }
             | Self::AlreadySubscribed
             | Self::DomainsNotIncluded { .. }
-            | Self::StalePreview => StatusCode::CONFLICT,
+            | Self::StalePreview
+            | Self::NoHandler => StatusCode::CONFLICT,
             Self::PaymentsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::WrongCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -164,6 +168,7 @@ impl AppError {
             Self::UnknownPlan => "unknown_plan",
             Self::DomainsNotIncluded { .. } => "domains_not_included",
             Self::StalePreview => "stale_preview",
+            Self::NoHandler => "no_handler",
             Self::PaymentsUnavailable => "payments_unavailable",
             Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
@@ -200,7 +205,8 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 mod from_core {
     use billhook_core::{
-        accounts::AccountError, billing::BillingError, custom_domains::CustomDomainError, exports::ExportError,
+        accounts::AccountError, billing::BillingError, custom_domains::CustomDomainError, dashboard::DashboardError,
+        exports::ExportError,
     };
 
     use super::AppError;
@@ -250,6 +256,17 @@ mod from_core {
                     Self::PaymentsUnavailable
                 }
                 other => Self::internal("billing operation failed", other),
+            }
+        }
+    }
+
+    impl From<DashboardError> for AppError {
+        fn from(e: DashboardError) -> Self {
+            match e {
+                DashboardError::NotFound(_) => Self::NotFound,
+                DashboardError::NoHandler(_) => Self::NoHandler,
+                DashboardError::BadCursor => Self::Invalid,
+                other => Self::internal("dashboard operation failed", other),
             }
         }
     }

@@ -16,9 +16,14 @@ pub struct SessionUser {
 }
 
 impl SessionUser {
-    /// May use the operators' area (`/admin`).
+    /// May act in the operators' area (retry, discard, process again, the sandbox's controls).
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// May look at the operators' area (`/admin`): an admin or a read-only viewer.
+    pub fn is_operator(&self) -> bool {
+        self.role.is_operator()
     }
 }
 

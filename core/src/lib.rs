@@ -15,6 +15,7 @@ pub mod billing;
 pub mod canary;
 pub mod clock;
 pub mod custom_domains;
+pub mod dashboard;
 pub mod db;
 pub mod email;
 pub mod error;

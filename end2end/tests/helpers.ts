@@ -2,6 +2,7 @@ import { expect, type Page } from "@playwright/test";
 
 export const DEMO_ADMIN = { email: "admin@example.com", password: "admin-demo-password" };
 export const DEMO_CUSTOMER = { email: "customer@example.com", password: "customer-demo-password" };
+export const DEMO_VIEWER = { email: "viewer@example.com", password: "viewer-demo-password" };
 
 /** Waits until the WASM has hydrated the page (the app marks <body> then). */
 export async function hydrated(page: Page) {

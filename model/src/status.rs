@@ -156,6 +156,20 @@ text_enum! {
     }
 }
 
+impl EventStatus {
+    /// What the operators' pages say.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Received => "Received",
+            Self::Queued => "Queued",
+            Self::Processing => "Processing",
+            Self::Processed => "Processed",
+            Self::Failed => "Failed",
+            Self::Ignored => "Ignored (no handler)",
+        }
+    }
+}
+
 impl CertificateStatus {
     pub const fn label(self) -> &'static str {
         match self {

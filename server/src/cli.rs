@@ -35,6 +35,9 @@ pub enum Command {
     CreateAdmin {
         #[arg(long)]
         email: String,
+        /// A read-only operator: sees the dashboard, may not act.
+        #[arg(long)]
+        viewer: bool,
     },
     /// Add a custom domain to an account and queue its certificate (a worker obtains it over
     /// ACME; the domain's DNS must already point at Billhook's web role, port 80).
@@ -92,6 +95,7 @@ pub enum ProcessRole {
 /// The demo accounts `seed-demo` creates (the README and `scripts/run` print them).
 pub const DEMO_ADMIN: (&str, &str) = ("admin@example.com", "admin-demo-password");
 pub const DEMO_CUSTOMER: (&str, &str) = ("customer@example.com", "customer-demo-password");
+pub const DEMO_VIEWER: (&str, &str) = ("viewer@example.com", "viewer-demo-password");
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config)?;
@@ -104,11 +108,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {}", settings.database_url_redacted());
             Ok(())
         }
-        Command::CreateAdmin { email } => {
+        Command::CreateAdmin { email, viewer } => {
             let password = read_password()?;
             let state = startup::open_state(&settings).await?;
-            let user = state.accounts.upsert(&email, password, Role::Admin).await?;
-            println!("admin account {} (id {}) is ready", user.email, user.id);
+            let role = if viewer { Role::Viewer } else { Role::Admin };
+            let user = state.accounts.upsert(&email, password, role).await?;
+            println!("{} account {} (id {}) is ready", role.as_str(), user.email, user.id);
             Ok(())
         }
         Command::AddDomain { email, hostname } => {
@@ -124,7 +129,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let state = startup::open_state(&settings).await?;
-            for ((email, password), role) in [(DEMO_ADMIN, Role::Admin), (DEMO_CUSTOMER, Role::Customer)] {
+            let demo = [(DEMO_ADMIN, Role::Admin), (DEMO_VIEWER, Role::Viewer), (DEMO_CUSTOMER, Role::Customer)];
+            for ((email, password), role) in demo {
                 state.accounts.upsert(email, password.to_string(), role).await?;
                 println!("demo {:<8}  e-mail: {email:<22} password: {password}", role.as_str());
             }

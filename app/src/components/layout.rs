@@ -21,7 +21,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     }.into_any(),
                     Some(user) => view! {
                         <A href="/account">"Account"</A>
-                        {user.is_admin().then(|| view! { <A href="/admin">"Admin"</A> })}
+                        {user.is_operator().then(|| view! { <A href="/admin">"Admin"</A> })}
                         <span class="who" data-testid="signed-in-as">{user.email.clone()}</span>
                         <LogOutButton />
                     }.into_any(),

@@ -1,7 +1,7 @@
 //! How a status is shown: its label in a badge whose class names the status (`badge-ready`), so
 //! the style sheet can colour it. Pages match on the model's enums; none compares status strings.
 
-use billhook_model::{CertificateStatus, ExportStatus, InvoiceStatus, SubscriptionStatus};
+use billhook_model::{CertificateStatus, EventStatus, ExportStatus, InvoiceStatus, SubscriptionStatus};
 use leptos::prelude::*;
 
 /// A status a page shows.
@@ -26,7 +26,7 @@ macro_rules! labelled_status {
     )+};
 }
 
-labelled_status!(CertificateStatus, ExportStatus, InvoiceStatus, SubscriptionStatus);
+labelled_status!(CertificateStatus, EventStatus, ExportStatus, InvoiceStatus, SubscriptionStatus);
 
 #[component]
 pub fn StatusBadge<S: Status>(status: S) -> impl IntoView {

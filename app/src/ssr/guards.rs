@@ -29,3 +29,10 @@ pub fn require_role(role: Role) -> Result<SessionUser, AppError> {
     let user = require_user()?;
     if user.role == role { Ok(user) } else { fail(AppError::Forbidden) }
 }
+
+/// The signed-in operator (`admin` or `viewer`: may look at the dashboard); 401 without a
+/// log-in, 403 for a customer.
+pub fn require_operator() -> Result<SessionUser, AppError> {
+    let user = require_user()?;
+    if user.role.is_operator() { Ok(user) } else { fail(AppError::Forbidden) }
+}

@@ -11,6 +11,7 @@ mod cli;
 mod cluster;
 mod csrf;
 mod custom_domains;
+mod dashboard;
 mod email;
 mod exports;
 mod operations;

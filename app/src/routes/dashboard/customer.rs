@@ -28,18 +28,16 @@ pub struct BillingOfCustomer {
     pub domains: Vec<String>,
 }
 
-/// Account `id`'s billing. Admins only.
+/// Account `id`'s billing. Operators only.
 #[server(endpoint = "admin_customer_billing")]
 pub async fn customer_billing(id: i64) -> Result<BillingOfCustomer, AppError> {
-    use billhook_core::{billing, custom_domains};
-    use billhook_model::Role;
-
     use crate::{
         routes::account::{billing::subscription_rows, invoices::invoice_rows},
-        ssr::{fail, require_role, state},
+        ssr::{fail, require_operator, state},
     };
+    use billhook_core::{billing, custom_domains};
     let result: Result<_, AppError> = async {
-        require_role(Role::Admin)?;
+        require_operator()?;
         let state = state()?;
         let user = state.accounts.user_by_id(id).await?.ok_or(AppError::NotFound)?;
         let customer_id = billing::customer_of(&state.db, id).await.map_err(billing::BillingError::from)?;

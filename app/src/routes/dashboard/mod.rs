@@ -1,31 +1,56 @@
-//! The operators' area: everything under `/admin` needs the admin role. The guard here decides
-//! what is rendered; the server functions that return admin data check the role themselves.
+//! The operators' area: everything under `/admin` needs an operator (`admin` acts, `viewer` only
+//! looks: action buttons are hidden from viewers AND their server functions refuse them). The
+//! guard here decides what is rendered; every server function checks the role itself.
 
+mod audit;
 mod customer;
 mod outbox;
 mod overview;
 mod sandbox;
 mod sandbox_activity;
+mod webhook;
+mod webhooks;
 
 use leptos::prelude::*;
 use leptos_router::{
     MatchNestedRoutes, SsrMode,
-    components::{ParentRoute, Route},
+    components::{A, ParentRoute, Route},
     path,
 };
 
-use crate::SessionUser;
+use crate::{SessionUser, session::use_current_user};
 
 /// `/admin`; a visitor is sent to log in, another account gets the 403 page. Rendered in
 /// `SsrMode::Async`, so that those statuses are set before the first byte.
 #[component(transparent)]
 pub fn DashboardRoutes() -> impl MatchNestedRoutes + Clone {
     view! {
-        <ParentRoute path=path!("/admin") view=|| super::guarded(SessionUser::is_admin) ssr=SsrMode::Async>
+        <ParentRoute path=path!("/admin") view=|| view! { <AdminNav /> {super::guarded(SessionUser::is_operator)} } ssr=SsrMode::Async>
             <Route path=path!("") view=overview::AdminOverview />
             <Route path=path!("customers/:id") view=customer::CustomerPage />
             <Route path=path!("outbox") view=outbox::OutboxPage />
+            <Route path=path!("webhooks") view=webhooks::WebhooksPage />
+            <Route path=path!("webhooks/:id") view=webhook::WebhookPage />
+            <Route path=path!("audit") view=audit::AuditPage />
         </ParentRoute>
     }
     .into_inner()
+}
+
+/// The operators' pages, for a signed-in operator.
+#[component]
+fn AdminNav() -> impl IntoView {
+    let user = use_current_user();
+    move || {
+        user.get().is_some_and(|u| u.is_operator()).then(|| {
+            view! {
+                <nav class="account-nav" aria-label="Operations">
+                    <A href="/admin" exact=true>"Overview"</A>
+                    <A href="/admin/webhooks">"Webhooks"</A>
+                    <A href="/admin/outbox">"Outbox"</A>
+                    <A href="/admin/audit">"Audit"</A>
+                </nav>
+            }
+        })
+    }
 }

@@ -22,14 +22,12 @@ pub struct Mail {
     pub at: Timestamp,
 }
 
-/// The newest 100 messages, to `to` if given. Admins only.
+/// The newest 100 messages, to `to` if given. Operators only.
 #[server(endpoint = "admin_outbox")]
 pub async fn outbox(to: Option<String>) -> Result<Vec<Mail>, AppError> {
-    use billhook_model::Role;
-
-    use crate::ssr::{fail, require_role, state};
+    use crate::ssr::{fail, require_operator, state};
     let result: Result<_, AppError> = async {
-        require_role(Role::Admin)?;
+        require_operator()?;
         let to = to.filter(|t| !t.trim().is_empty());
         let mails = billhook_core::email::outbox(&state()?.db, to.as_deref().map(str::trim), 100)
             .await

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{as_another_visitor, call, confirm_as_stripe_js, ok, ready};
 use crate::{
-    helpers::TestApp,
+    helpers::{ADMIN, TestApp},
     on_both_databases,
     sandbox::{Stripe, json, payments::answer_challenge, same_second::settle},
 };
@@ -129,6 +129,21 @@ async fn a_renewal_that_needs_the_customer_mails_a_link_and_paying_there_restore
     assert_eq!(invoices, ["paid", "paid"]);
     assert_eq!(payments, ["succeeded", "succeeded"]);
     assert!(cards >= 1, "the card is mirrored");
+
+    // Operators read any customer's billing, and only operators.
+    let user_id: i64 = on_db!(&app.state.db, pool => {
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'renewal@example.com'").fetch_one(pool).await.unwrap()
+    });
+    let user_id = user_id.to_string();
+    assert_eq!(call(&app, "admin_customer_billing", &[("id", &user_id)]).await.0, StatusCode::FORBIDDEN);
+    app.client = crate::helpers::client();
+    assert_eq!(app.log_in(ADMIN.0, ADMIN.1).await.status(), StatusCode::OK);
+    let seen = ok(&app, "admin_customer_billing", &[("id", &user_id)]).await;
+    assert_eq!(seen["email"], "renewal@example.com");
+    assert_eq!(seen["subscriptions"][0]["status"], "active");
+    assert_eq!(seen["invoices"].as_array().unwrap().len(), 2, "{seen}");
+    assert_eq!(seen["card"]["last4"], "3184");
+    assert_eq!(call(&app, "admin_customer_billing", &[("id", "987654")]).await.0, StatusCode::NOT_FOUND);
 }
 
 async fn switching_to_yearly_charges_what_the_preview_said(mut app: TestApp) {
