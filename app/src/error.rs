@@ -72,6 +72,8 @@ pub enum AppError {
     StalePreview,
     #[error("This event type has no handler: there is nothing to run.")]
     NoHandler,
+    #[error("Not in this state: a failed job can be retried; a waiting or failed one discarded.")]
+    WrongState,
     /// Stripe is unreachable, or billing is not configured: nothing the customer can fix now.
     #[error("Payments are not available right now. Please try again in a few minutes.")]
     PaymentsUnavailable,
@@ -104,7 +106,7 @@ fn retry_in(secs: &Option<u64>) -> String {
 
 impl AppError {
     /// Every variant, without details (what [`AppError::from_code`] can rebuild).
-    const CODED: [Self; 20] = [
+    const CODED: [Self; 21] = [
         Self::InvalidEmail,
         Self::InvalidPassword,
         Self::InvalidDomain,
@@ -119,6 +121,7 @@ impl AppError {
         Self::DomainsNotIncluded { required: None },
         Self::StalePreview,
         Self::NoHandler,
+        Self::WrongState,
         Self::PaymentsUnavailable,
         Self::NotFound,
         Self::Unauthorized,
@@ -141,7 +144,8 @@ impl AppError {
             | Self::AlreadySubscribed
             | Self::DomainsNotIncluded { .. }
             | Self::StalePreview
-            | Self::NoHandler => StatusCode::CONFLICT,
+            | Self::NoHandler
+            | Self::WrongState => StatusCode::CONFLICT,
             Self::PaymentsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::WrongCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -169,6 +173,7 @@ impl AppError {
             Self::DomainsNotIncluded { .. } => "domains_not_included",
             Self::StalePreview => "stale_preview",
             Self::NoHandler => "no_handler",
+            Self::WrongState => "wrong_state",
             Self::PaymentsUnavailable => "payments_unavailable",
             Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
@@ -265,7 +270,8 @@ mod from_core {
             match e {
                 DashboardError::NotFound(_) => Self::NotFound,
                 DashboardError::NoHandler(_) => Self::NoHandler,
-                DashboardError::BadCursor => Self::Invalid,
+                DashboardError::BadCursor | DashboardError::BadFilter => Self::Invalid,
+                DashboardError::WrongState(_) => Self::WrongState,
                 other => Self::internal("dashboard operation failed", other),
             }
         }

@@ -13,3 +13,6 @@ pub use catalogue::{Catalogue, CataloguePrice, Interval, SubscriptionType, forma
 pub use role::Role;
 pub use status::{CertificateStatus, EventStatus, ExportStatus, InvoiceStatus, SubscriptionStatus, UnknownValue};
 pub use time::Timestamp;
+
+/// apalis' job states, as its tables name them (the operators' filters offer these).
+pub const JOB_STATES: [&str; 6] = ["Pending", "Queued", "Running", "Done", "Failed", "Killed"];

@@ -3,6 +3,7 @@
 //! it, so an action and its record commit together.
 
 pub mod audit;
+pub mod jobs;
 pub mod webhooks;
 
 /// Who acts, as the audit log names them.
@@ -20,6 +21,10 @@ pub enum DashboardError {
     NoHandler(String),
     #[error("a page cursor that this list did not give out")]
     BadCursor,
+    #[error("a filter value the list does not know")]
+    BadFilter,
+    #[error("{0}")]
+    WrongState(&'static str),
     #[error("queueing: {0}")]
     Enqueue(#[from] crate::jobs::EnqueueError),
     #[error("database: {0}")]

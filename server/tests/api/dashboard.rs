@@ -16,6 +16,7 @@ use crate::{
 on_both_databases!(
     operators_list_filter_and_page_the_stored_events_and_read_one,
     process_again_is_an_admins_action_and_lands_in_the_audit_log,
+    jobs_are_read_by_operators_and_retried_or_discarded_by_an_admin,
 );
 
 async fn call(app: &TestApp, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -155,4 +156,58 @@ async fn process_again_is_an_admins_action_and_lands_in_the_audit_log(mut app: T
         (ok(&app, "admin_webhook", &[("id", "evt_again")]).await["status"] == "processed").then_some(())
     })
     .await;
+}
+
+async fn jobs_are_read_by_operators_and_retried_or_discarded_by_an_admin(mut app: TestApp) {
+    use billhook_core::jobs::{ProcessEvent, enqueue};
+
+    // Two jobs whose event is nowhere: each fails for good when it runs.
+    let mut tx = app.state.db.begin().await.unwrap();
+    let job = |id: &str| ProcessEvent { event_id: id.into(), event_type: "customer.updated".into() };
+    enqueue(&mut tx, &[job("evt_nowhere_a"), job("evt_nowhere_b")]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    as_operator(&mut app, "job-viewer@example.com", Role::Viewer).await;
+    let list = ok(&app, "admin_jobs", &[("queue", "stripe.customers")]).await;
+    let jobs = list["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{list}");
+    assert!(list["queues"].as_array().unwrap().iter().any(|q| q == "stripe.invoices"));
+    let mut by_event = std::collections::HashMap::new();
+    for line in jobs {
+        let id = line["id"].as_str().unwrap().to_owned();
+        let detail = ok(&app, "admin_job", &[("id", &id)]).await;
+        let event = if detail["arguments"].as_str().unwrap().contains("evt_nowhere_a") { "a" } else { "b" };
+        by_event.insert(event, id);
+    }
+    let (a, b) = (by_event["a"].clone(), by_event["b"].clone());
+    assert_eq!(call(&app, "admin_job_action", &[("id", &b), ("action", "discard")]).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&app, "admin_jobs", &[("state", "Exploded")]).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(call(&app, "admin_job", &[("id", "no-such-job")]).await.0, StatusCode::NOT_FOUND);
+
+    app.client = client();
+    assert_eq!(app.log_in(ADMIN.0, ADMIN.1).await.status(), StatusCode::OK);
+    ok(&app, "admin_job_action", &[("id", &b), ("action", "discard")]).await;
+    assert_eq!(ok(&app, "admin_job", &[("id", &b)]).await["status"], "Killed");
+    let (status, _) = call(&app, "admin_job_action", &[("id", &b), ("action", "discard")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "discarded already");
+    assert_eq!(call(&app, "admin_job_action", &[("id", &a), ("action", "explode")]).await.0, StatusCode::BAD_REQUEST);
+
+    app.start_workers();
+    let dead = |attempts: usize| {
+        let (app, a) = (&app, a.clone());
+        async move {
+            let job = ok(app, "admin_job", &[("id", &a)]).await;
+            (job["dead"] == true && job["history"].as_array().unwrap().len() == attempts).then_some(job)
+        }
+    };
+    let first = app.wait_for("job a fails for good", std::time::Duration::from_secs(30), || dead(1)).await;
+    assert!(first["history"][0]["error"].as_str().unwrap().contains("evt_nowhere_a"), "{first}");
+    ok(&app, "admin_job_action", &[("id", &a), ("action", "retry")]).await;
+    app.wait_for("job a retried, and failed again", std::time::Duration::from_secs(30), || dead(2)).await;
+    assert_eq!(ok(&app, "admin_job", &[("id", &b)]).await["history"], json!([]), "a discarded job never runs");
+
+    let audit = ok(&app, "admin_audit", &[]).await;
+    let actions: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["job.retry", "job.discard"], "newest first");
 }

@@ -4,6 +4,8 @@
 
 mod audit;
 mod customer;
+mod job;
+mod jobs;
 mod outbox;
 mod overview;
 mod sandbox;
@@ -32,6 +34,8 @@ pub fn DashboardRoutes() -> impl MatchNestedRoutes + Clone {
             <Route path=path!("webhooks") view=webhooks::WebhooksPage />
             <Route path=path!("webhooks/:id") view=webhook::WebhookPage />
             <Route path=path!("audit") view=audit::AuditPage />
+            <Route path=path!("jobs") view=jobs::JobsPage />
+            <Route path=path!("jobs/:id") view=job::JobPage />
         </ParentRoute>
     }
     .into_inner()
@@ -47,6 +51,7 @@ fn AdminNav() -> impl IntoView {
                 <nav class="account-nav" aria-label="Operations">
                     <A href="/admin" exact=true>"Overview"</A>
                     <A href="/admin/webhooks">"Webhooks"</A>
+                    <A href="/admin/jobs">"Jobs"</A>
                     <A href="/admin/outbox">"Outbox"</A>
                     <A href="/admin/audit">"Audit"</A>
                 </nav>
