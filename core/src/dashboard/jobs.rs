@@ -1,5 +1,6 @@
 //! The jobs pages: apalis' job rows by queue and state, newest run time first in keyset pages;
-//! one job with its arguments and every attempt Billhook recorded; "retry now" and "discard".
+//! one job with its arguments and every attempt Billhook recorded; "retry now" and "discard",
+//! for one job or - after a dry-run count - for everything a filter matches.
 //! apalis is the engine: these read and change its table (`Jobs` on SQLite, `apalis.jobs` on
 //! PostgreSQL) here and nowhere else, the way its own fetch and ack statements do.
 
@@ -9,6 +10,21 @@ use crate::{
     db::{Db, Sql, query_builder},
     on_db, on_tx,
 };
+
+/// Adds `filter`'s conditions to a query that has its `WHERE` already.
+macro_rules! push_filter {
+    ($query:expr, $filter:expr) => {{
+        if let Some(id) = &$filter.id {
+            $query.push(" AND id = ").push_bind(id.clone());
+        }
+        if let Some(queue) = &$filter.queue {
+            $query.push(" AND job_type = ").push_bind(queue.clone());
+        }
+        if let Some(state) = &$filter.state {
+            $query.push(" AND status = ").push_bind(state.clone());
+        }
+    }};
+}
 
 /// One job row, as the list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -39,34 +55,22 @@ const LIST: Sql = Sql {
                last_result::text AS last_result FROM apalis.jobs",
 };
 
-/// The jobs of `queue` (any if None) in `state` (any if None), or the one with `id`, that run
-/// before `before`, latest run time first, `limit` a page; and the next page's cursor.
+/// The jobs `filter` matches that run before `before`, latest run time first, `limit` a page;
+/// and the next page's cursor.
 pub async fn list(
     db: &Db,
-    id: Option<&str>,
-    queue: Option<&str>,
-    state: Option<&str>,
+    filter: &JobFilter,
     before: Option<&Cursor>,
     limit: i64,
 ) -> Result<(Vec<JobRow>, Option<Cursor>), DashboardError> {
-    if state.is_some_and(|s| !billhook_model::JOB_STATES.contains(&s)) {
-        return Err(DashboardError::BadFilter);
-    }
+    check(filter)?;
     let limit = limit.clamp(1, 200);
     let postgres = matches!(db, Db::Postgres(_));
     let run_at = if postgres { "EXTRACT(EPOCH FROM run_at)::bigint" } else { "run_at" };
     let mut rows: Vec<JobRow> = on_db!(db, pool => {
         let mut query = query_builder(pool, db.sql(&LIST));
         query.push(" WHERE 1 = 1");
-        if let Some(id) = id {
-            query.push(" AND id = ").push_bind(id.to_owned());
-        }
-        if let Some(queue) = queue {
-            query.push(" AND job_type = ").push_bind(queue.to_owned());
-        }
-        if let Some(state) = state {
-            query.push(" AND status = ").push_bind(state.to_owned());
-        }
+        push_filter!(query, filter);
         if let Some(cursor) = before {
             query.push(format!(" AND ({run_at} < ")).push_bind(cursor.at);
             query.push(format!(" OR ({run_at} = ")).push_bind(cursor.at);
@@ -135,55 +139,154 @@ pub async fn detail(db: &Db, id: &str) -> Result<Option<JobDetail>, DashboardErr
     Ok(Some(JobDetail { row, arguments, attempts }))
 }
 
-const RETRY: Sql = Sql {
-    sqlite: "UPDATE Jobs SET status = 'Pending', run_at = $2, done_at = NULL, lock_at = NULL, lock_by = NULL, \
-             max_attempts = MAX(max_attempts, attempts + 1) WHERE id = $1 AND status IN ('Failed', 'Killed')",
-    postgres: "UPDATE apalis.jobs SET status = 'Pending', run_at = to_timestamp($2), done_at = NULL, lock_at = NULL, \
-               lock_by = NULL, max_attempts = GREATEST(max_attempts, attempts + 1) \
-               WHERE id = $1 AND status IN ('Failed', 'Killed')",
-};
-
-const DISCARD: Sql = Sql {
-    sqlite: "UPDATE Jobs SET status = 'Killed', done_at = $2, lock_at = NULL, lock_by = NULL \
-             WHERE id = $1 AND status IN ('Pending', 'Queued', 'Failed')",
-    postgres: "UPDATE apalis.jobs SET status = 'Killed', done_at = to_timestamp($2), lock_at = NULL, lock_by = NULL \
-               WHERE id = $1 AND status IN ('Pending', 'Queued', 'Failed')",
-};
-
-/// Runs failed (or discarded) job `id` again now, with one more attempt if it had none left.
-pub async fn retry_now(db: &Db, actor: &Actor, id: &str) -> Result<(), DashboardError> {
-    act(db, actor, id, &RETRY, "job.retry", "only a failed or discarded job can be retried").await
+/// Which jobs an action is for: one by id, or every job of a queue and/or in a state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    pub id: Option<String>,
+    pub queue: Option<String>,
+    pub state: Option<String>,
 }
 
-/// Gives up on job `id` (waiting, or failed and waiting to retry): it will not run.
-pub async fn discard(db: &Db, actor: &Actor, id: &str) -> Result<(), DashboardError> {
-    act(db, actor, id, &DISCARD, "job.discard", "a running or finished job cannot be discarded").await
+impl std::fmt::Display for JobFilter {
+    /// As the audit log writes it: `queue=email state=Failed`, or the job's id.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(id) = &self.id {
+            return f.write_str(id);
+        }
+        let parts: Vec<String> = [("queue", &self.queue), ("state", &self.state)]
+            .into_iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
+            .collect();
+        if parts.is_empty() { f.write_str("all jobs") } else { f.write_str(&parts.join(" ")) }
+    }
 }
 
-async fn act(
-    db: &Db,
-    actor: &Actor,
-    id: &str,
-    statement: &Sql,
-    action: &str,
-    refusal: &'static str,
-) -> Result<(), DashboardError> {
-    let mut tx = db.begin().await?;
-    let sql = tx.sql(statement);
-    let changed = on_tx!(&mut tx, conn => {
-        sqlx::query(sql).bind(id).bind(clock::now_ms() / 1000).execute(conn).await.map(|done| done.rows_affected())
+/// What an operator does to jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobAction {
+    /// Run again now (a failed or discarded job), with one more attempt if it had none left.
+    Retry,
+    /// Give up on a waiting job (or a failed one waiting to retry): it will not run.
+    Discard,
+}
+
+impl JobAction {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "retry" => Some(Self::Retry),
+            "discard" => Some(Self::Discard),
+            _ => None,
+        }
+    }
+
+    /// Its name in the audit log.
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Self::Retry => "job.retry",
+            Self::Discard => "job.discard",
+        }
+    }
+
+    /// The states it applies to.
+    fn eligible(self) -> &'static str {
+        match self {
+            Self::Retry => "status IN ('Failed', 'Killed')",
+            Self::Discard => "status IN ('Pending', 'Queued', 'Failed')",
+        }
+    }
+
+    /// The change, up to the one value bound after it (now, in unix seconds).
+    fn set(self, postgres: bool) -> (&'static str, &'static str) {
+        match (self, postgres) {
+            (Self::Retry, false) => (
+                "status = 'Pending', done_at = NULL, lock_at = NULL, lock_by = NULL, \
+                 max_attempts = MAX(max_attempts, attempts + 1), run_at = ",
+                "",
+            ),
+            (Self::Retry, true) => (
+                "status = 'Pending', done_at = NULL, lock_at = NULL, lock_by = NULL, \
+                 max_attempts = GREATEST(max_attempts, attempts + 1), run_at = to_timestamp(",
+                ")",
+            ),
+            (Self::Discard, false) => ("status = 'Killed', lock_at = NULL, lock_by = NULL, done_at = ", ""),
+            (Self::Discard, true) => {
+                ("status = 'Killed', lock_at = NULL, lock_by = NULL, done_at = to_timestamp(", ")")
+            }
+        }
+    }
+
+    fn refusal(self) -> &'static str {
+        match self {
+            Self::Retry => "only a failed or discarded job can be retried",
+            Self::Discard => "a running or finished job cannot be discarded",
+        }
+    }
+}
+
+fn table(db_is_postgres: bool) -> &'static str {
+    if db_is_postgres { "apalis.jobs" } else { "Jobs" }
+}
+
+fn check(filter: &JobFilter) -> Result<(), DashboardError> {
+    if filter.state.as_deref().is_some_and(|s| !billhook_model::JOB_STATES.contains(&s)) {
+        return Err(DashboardError::BadFilter);
+    }
+    Ok(())
+}
+
+/// How many jobs `action` on `filter` would touch now (the dry run before a bulk action).
+pub async fn count(db: &Db, filter: &JobFilter, action: JobAction) -> Result<i64, DashboardError> {
+    check(filter)?;
+    let table = table(matches!(db, Db::Postgres(_)));
+    let counted: i64 = on_db!(db, pool => {
+        let mut query = query_builder(pool, &format!("SELECT COUNT(*) FROM {table} WHERE {}", action.eligible()));
+        push_filter!(query, filter);
+        query.build_query_scalar().fetch_one(pool).await
     })?;
-    if changed == 0 {
+    Ok(counted)
+}
+
+/// Does `action` to every job `filter` matches that it applies to, as one statement in one
+/// transaction with its audit entry; returns how many it touched.
+pub async fn apply(db: &Db, actor: &Actor, filter: &JobFilter, action: JobAction) -> Result<i64, DashboardError> {
+    check(filter)?;
+    let mut tx = db.begin().await?;
+    let postgres = matches!(tx, crate::db::Tx::Postgres(_));
+    let (set, close) = action.set(postgres);
+    let now = clock::now_ms() / 1000;
+    let statement = format!("UPDATE {} SET {set}", table(postgres));
+    let changed = on_tx!(&mut tx, conn => {
+        let mut query = sqlx::QueryBuilder::new(statement.as_str());
+        query.push_bind(now).push(close).push(" WHERE ").push(action.eligible());
+        push_filter!(query, filter);
+        query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+    })?;
+    let changed = i64::try_from(changed).unwrap_or(i64::MAX);
+    if changed == 0
+        && let Some(id) = &filter.id
+    {
         let sql = tx.sql(&ARGUMENTS);
         let exists: Option<String> =
             on_tx!(&mut tx, conn => sqlx::query_scalar(sql).bind(id).fetch_optional(conn).await)?;
         return Err(if exists.is_some() {
-            DashboardError::WrongState(refusal)
+            DashboardError::WrongState(action.refusal())
         } else {
             DashboardError::NotFound("job")
         });
     }
-    audit::record(&mut tx, actor, action, id, 1).await?;
+    audit::record(&mut tx, actor, action.audit_name(), &filter.to_string(), changed).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(changed)
+}
+
+/// Runs failed (or discarded) job `id` again now.
+pub async fn retry_now(db: &Db, actor: &Actor, id: &str) -> Result<(), DashboardError> {
+    let filter = JobFilter { id: Some(id.to_owned()), ..JobFilter::default() };
+    apply(db, actor, &filter, JobAction::Retry).await.map(|_| ())
+}
+
+/// Gives up on waiting job `id`.
+pub async fn discard(db: &Db, actor: &Actor, id: &str) -> Result<(), DashboardError> {
+    let filter = JobFilter { id: Some(id.to_owned()), ..JobFilter::default() };
+    apply(db, actor, &filter, JobAction::Discard).await.map(|_| ())
 }

@@ -17,6 +17,7 @@ on_both_databases!(
     operators_list_filter_and_page_the_stored_events_and_read_one,
     process_again_is_an_admins_action_and_lands_in_the_audit_log,
     jobs_are_read_by_operators_and_retried_or_discarded_by_an_admin,
+    everything_a_filter_matches_is_acted_on_after_a_dry_run,
 );
 
 async fn call(app: &TestApp, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -210,4 +211,58 @@ async fn jobs_are_read_by_operators_and_retried_or_discarded_by_an_admin(mut app
     let actions: Vec<&str> =
         audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["job.retry", "job.discard"], "newest first");
+}
+
+async fn everything_a_filter_matches_is_acted_on_after_a_dry_run(mut app: TestApp) {
+    use billhook_core::{
+        email::Template,
+        jobs::{ProcessEvent, SendEmail, enqueue},
+    };
+
+    // No workers run: the jobs wait.
+    let mut tx = app.state.db.begin().await.unwrap();
+    let events: Vec<ProcessEvent> = (0..3)
+        .map(|n| ProcessEvent { event_id: format!("evt_bulk_{n}"), event_type: "customer.updated".into() })
+        .collect();
+    enqueue(&mut tx, &events).await.unwrap();
+    enqueue(&mut tx, &[SendEmail::new("bulk@example.com", Template::Welcome)]).await.unwrap();
+    tx.commit().await.unwrap();
+    let form = |action: &'static str, state: &'static str| {
+        [("action", action), ("queue", "stripe.customers"), ("state", state)]
+    };
+
+    as_operator(&mut app, "bulk-viewer@example.com", Role::Viewer).await;
+    assert_eq!(call(&app, "admin_jobs_dry_run", &form("discard", "")).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&app, "admin_jobs_bulk", &form("discard", "")).await.0, StatusCode::FORBIDDEN);
+
+    app.client = client();
+    assert_eq!(app.log_in(ADMIN.0, ADMIN.1).await.status(), StatusCode::OK);
+    let dry = ok(&app, "admin_jobs_dry_run", &form("discard", "")).await;
+    assert_eq!((dry["count"].as_i64(), dry["filter"].as_str()), (Some(3), Some("queue=stripe.customers")));
+    assert_eq!(ok(&app, "admin_jobs_dry_run", &form("retry", "")).await["count"], 0, "nothing failed yet");
+    assert_eq!(call(&app, "admin_jobs_dry_run", &form("explode", "")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(call(&app, "admin_jobs_bulk", &form("discard", "Sleeping")).await.0, StatusCode::BAD_REQUEST);
+
+    ok(&app, "admin_jobs_bulk", &form("discard", "")).await;
+    let states = |list: &Value| -> Vec<String> {
+        list["jobs"].as_array().unwrap().iter().map(|j| j["status"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(states(&ok(&app, "admin_jobs", &[("queue", "stripe.customers")]).await), ["Killed"; 3]);
+    assert_eq!(states(&ok(&app, "admin_jobs", &[("queue", "email")]).await), ["Pending"], "another queue untouched");
+
+    assert_eq!(ok(&app, "admin_jobs_dry_run", &form("retry", "Killed")).await["count"], 3);
+    ok(&app, "admin_jobs_bulk", &form("retry", "Killed")).await;
+    assert_eq!(states(&ok(&app, "admin_jobs", &[("queue", "stripe.customers")]).await), ["Pending"; 3]);
+
+    let audit = ok(&app, "admin_audit", &[]).await;
+    let entries: Vec<(&str, &str, i64)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap(), e["rows"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        entries,
+        [("job.retry", "queue=stripe.customers state=Killed", 3), ("job.discard", "queue=stripe.customers", 3)]
+    );
 }

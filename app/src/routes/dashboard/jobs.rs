@@ -42,17 +42,18 @@ pub async fn admin_jobs(
     state: Option<String>,
     before: Option<String>,
 ) -> Result<JobList, AppError> {
-    use billhook_core::dashboard::{Cursor, jobs};
+    use billhook_core::dashboard::{
+        Cursor,
+        jobs::{self, JobFilter},
+    };
 
     use crate::ssr::{fail, require_operator, state as app_state};
     let result: Result<_, AppError> = async {
         require_operator()?;
         let text = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
         let before = text(before).map(|c| Cursor::parse(&c)).transpose()?;
-        let (id, queue, state) = (text(id), text(queue), text(state));
-        let db = &app_state()?.db;
-        let (rows, next) =
-            jobs::list(db, id.as_deref(), queue.as_deref(), state.as_deref(), before.as_ref(), 50).await?;
+        let filter = JobFilter { id: text(id), queue: text(queue), state: text(state) };
+        let (rows, next) = jobs::list(&app_state()?.db, &filter, before.as_ref(), 50).await?;
         Ok(JobList {
             jobs: rows
                 .into_iter()
@@ -77,6 +78,8 @@ pub async fn admin_jobs(
 pub fn JobsPage() -> impl IntoView {
     let params = use_query_map();
     let get = move |name: &'static str| params.with(|q| q.get(name).unwrap_or_default());
+    let user = crate::session::use_current_user();
+    let is_admin = move || user.get_untracked().is_some_and(|u| u.is_admin());
     let list = Resource::new(
         move || (get("id"), get("queue"), get("state"), get("before")),
         |(id, queue, state, before)| {
@@ -114,6 +117,19 @@ pub fn JobsPage() -> impl IntoView {
                 <button type="submit">"Filter"</button>
             </form>
             <JobTable jobs=list.jobs />
+            {is_admin().then(|| {
+                let bulk = |action: &str| format!(
+                    "/admin/jobs/bulk?action={action}&queue={}&state={}",
+                    utf8_percent_encode(&get("queue"), NON_ALPHANUMERIC),
+                    utf8_percent_encode(&get("state"), NON_ALPHANUMERIC),
+                );
+                view! {
+                    <p>
+                        <a href=bulk("retry") class="button" data-testid="bulk-retry">"Retry all that match"</a>" "
+                        <a href=bulk("discard") class="button" data-testid="bulk-discard">"Discard all that match"</a>
+                    </p>
+                }
+            })}
             {list.next.map(|cursor| {
                 let href = format!(
                     "/admin/jobs?queue={}&state={}&before={}",

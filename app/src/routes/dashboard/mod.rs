@@ -6,6 +6,7 @@ mod audit;
 mod customer;
 mod job;
 mod jobs;
+mod jobs_bulk;
 mod outbox;
 mod overview;
 mod sandbox;
@@ -35,6 +36,7 @@ pub fn DashboardRoutes() -> impl MatchNestedRoutes + Clone {
             <Route path=path!("webhooks/:id") view=webhook::WebhookPage />
             <Route path=path!("audit") view=audit::AuditPage />
             <Route path=path!("jobs") view=jobs::JobsPage />
+            <Route path=path!("jobs/bulk") view=jobs_bulk::JobsBulkPage />
             <Route path=path!("jobs/:id") view=job::JobPage />
         </ParentRoute>
     }
