@@ -11,9 +11,20 @@ use crate::{
     on_db, on_tx,
 };
 
-/// Adds `filter`'s conditions to a query that has its `WHERE` already.
+/// Adds `filter`'s conditions to a query that has its `WHERE` already, in the dialect of
+/// `$postgres`. An argument is found by its path in the job's JSON (`event_id`, `template.path`),
+/// compared as text.
 macro_rules! push_filter {
-    ($query:expr, $filter:expr) => {{
+    ($query:expr, $filter:expr, $postgres:expr) => {{
+        if let Some((path, value)) = &$filter.argument {
+            if $postgres {
+                $query.push(" AND convert_from(job, 'UTF8')::jsonb #>> string_to_array(").push_bind(path.clone());
+                $query.push(", '.') = ").push_bind(value.clone());
+            } else {
+                $query.push(" AND CAST(json_extract(CAST(job AS TEXT), '$.' || ").push_bind(path.clone());
+                $query.push(") AS TEXT) = ").push_bind(value.clone());
+            }
+        }
         if let Some(id) = &$filter.id {
             $query.push(" AND id = ").push_bind(id.clone());
         }
@@ -70,7 +81,7 @@ pub async fn list(
     let mut rows: Vec<JobRow> = on_db!(db, pool => {
         let mut query = query_builder(pool, db.sql(&LIST));
         query.push(" WHERE 1 = 1");
-        push_filter!(query, filter);
+        push_filter!(query, filter, postgres);
         if let Some(cursor) = before {
             query.push(format!(" AND ({run_at} < ")).push_bind(cursor.at);
             query.push(format!(" OR ({run_at} = ")).push_bind(cursor.at);
@@ -145,6 +156,8 @@ pub struct JobFilter {
     pub id: Option<String>,
     pub queue: Option<String>,
     pub state: Option<String>,
+    /// A path in the job's arguments and the value it must hold (`event_id`, `evt_...`).
+    pub argument: Option<(String, String)>,
 }
 
 impl std::fmt::Display for JobFilter {
@@ -153,10 +166,13 @@ impl std::fmt::Display for JobFilter {
         if let Some(id) = &self.id {
             return f.write_str(id);
         }
-        let parts: Vec<String> = [("queue", &self.queue), ("state", &self.state)]
+        let mut parts: Vec<String> = [("queue", &self.queue), ("state", &self.state)]
             .into_iter()
             .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
             .collect();
+        if let Some((path, value)) = &self.argument {
+            parts.push(format!("{path}={value}"));
+        }
         if parts.is_empty() { f.write_str("all jobs") } else { f.write_str(&parts.join(" ")) }
     }
 }
@@ -231,16 +247,22 @@ fn check(filter: &JobFilter) -> Result<(), DashboardError> {
     if filter.state.as_deref().is_some_and(|s| !billhook_model::JOB_STATES.contains(&s)) {
         return Err(DashboardError::BadFilter);
     }
+    // A path of names: `event_id`, `template.path`.
+    let name = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if filter.argument.as_ref().is_some_and(|(path, _)| !path.split('.').all(name)) {
+        return Err(DashboardError::BadFilter);
+    }
     Ok(())
 }
 
 /// How many jobs `action` on `filter` would touch now (the dry run before a bulk action).
 pub async fn count(db: &Db, filter: &JobFilter, action: JobAction) -> Result<i64, DashboardError> {
     check(filter)?;
-    let table = table(matches!(db, Db::Postgres(_)));
+    let postgres = matches!(db, Db::Postgres(_));
+    let table = table(postgres);
     let counted: i64 = on_db!(db, pool => {
         let mut query = query_builder(pool, &format!("SELECT COUNT(*) FROM {table} WHERE {}", action.eligible()));
-        push_filter!(query, filter);
+        push_filter!(query, filter, postgres);
         query.build_query_scalar().fetch_one(pool).await
     })?;
     Ok(counted)
@@ -258,7 +280,7 @@ pub async fn apply(db: &Db, actor: &Actor, filter: &JobFilter, action: JobAction
     let changed = on_tx!(&mut tx, conn => {
         let mut query = sqlx::QueryBuilder::new(statement.as_str());
         query.push_bind(now).push(close).push(" WHERE ").push(action.eligible());
-        push_filter!(query, filter);
+        push_filter!(query, filter, postgres);
         query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
     })?;
     let changed = i64::try_from(changed).unwrap_or(i64::MAX);

@@ -181,6 +181,15 @@ async fn jobs_are_read_by_operators_and_retried_or_discarded_by_an_admin(mut app
         by_event.insert(event, id);
     }
     let (a, b) = (by_event["a"].clone(), by_event["b"].clone());
+    // Found by an argument inside the job's JSON.
+    let found = ok(&app, "admin_jobs", &[("arg", "event_id"), ("value", "evt_nowhere_b")]).await;
+    assert_eq!(
+        found["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        [b.as_str()]
+    );
+    let none = ok(&app, "admin_jobs", &[("arg", "event_type"), ("value", "invoice.paid")]).await;
+    assert_eq!(none["jobs"], json!([]));
+    assert_eq!(call(&app, "admin_jobs", &[("arg", "x') OR 1=1 --"), ("value", "y")]).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(call(&app, "admin_job_action", &[("id", &b), ("action", "discard")]).await.0, StatusCode::FORBIDDEN);
     assert_eq!(call(&app, "admin_jobs", &[("state", "Exploded")]).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(call(&app, "admin_job", &[("id", "no-such-job")]).await.0, StatusCode::NOT_FOUND);

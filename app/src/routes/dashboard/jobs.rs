@@ -33,13 +33,15 @@ pub struct JobList {
     pub queues: Vec<String>,
 }
 
-/// The jobs of `queue` in `state` (each empty or absent: any), or job `id`, a page at a time.
-/// Operators only.
+/// The jobs of `queue` in `state` whose argument at path `arg` holds `value` (each empty or
+/// absent: any), or job `id`, a page at a time. Operators only.
 #[server(endpoint = "admin_jobs")]
 pub async fn admin_jobs(
     id: Option<String>,
     queue: Option<String>,
     state: Option<String>,
+    arg: Option<String>,
+    value: Option<String>,
     before: Option<String>,
 ) -> Result<JobList, AppError> {
     use billhook_core::dashboard::{
@@ -52,7 +54,8 @@ pub async fn admin_jobs(
         require_operator()?;
         let text = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
         let before = text(before).map(|c| Cursor::parse(&c)).transpose()?;
-        let filter = JobFilter { id: text(id), queue: text(queue), state: text(state) };
+        let argument = text(arg).map(|path| (path, value.unwrap_or_default()));
+        let filter = JobFilter { id: text(id), queue: text(queue), state: text(state), argument };
         let (rows, next) = jobs::list(&app_state()?.db, &filter, before.as_ref(), 50).await?;
         Ok(JobList {
             jobs: rows
@@ -81,10 +84,10 @@ pub fn JobsPage() -> impl IntoView {
     let user = crate::session::use_current_user();
     let is_admin = move || user.get_untracked().is_some_and(|u| u.is_admin());
     let list = Resource::new(
-        move || (get("id"), get("queue"), get("state"), get("before")),
-        |(id, queue, state, before)| {
+        move || (get("id"), get("queue"), get("state"), get("arg"), get("value"), get("before")),
+        |(id, queue, state, arg, value, before)| {
             let some = |v: String| Some(v).filter(|v| !v.is_empty());
-            admin_jobs(some(id), some(queue), some(state), some(before))
+            admin_jobs(some(id), some(queue), some(state), some(arg), some(value), some(before))
         },
     );
     view! {
@@ -114,10 +117,13 @@ pub fn JobsPage() -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>" "
+                <label>"Argument " <input type="text" name="arg" placeholder="event_id" value=get("arg") /></label>" "
+                <label>"= " <input type="text" name="value" value=get("value") /></label>" "
                 <button type="submit">"Filter"</button>
             </form>
             <JobTable jobs=list.jobs />
-            {is_admin().then(|| {
+            // Bulk actions take the queue and state; a search by id or argument is for finding.
+            {(is_admin() && get("id").is_empty() && get("arg").is_empty()).then(|| {
                 let bulk = |action: &str| format!(
                     "/admin/jobs/bulk?action={action}&queue={}&state={}",
                     utf8_percent_encode(&get("queue"), NON_ALPHANUMERIC),
@@ -132,9 +138,11 @@ pub fn JobsPage() -> impl IntoView {
             })}
             {list.next.map(|cursor| {
                 let href = format!(
-                    "/admin/jobs?queue={}&state={}&before={}",
+                    "/admin/jobs?queue={}&state={}&arg={}&value={}&before={}",
                     utf8_percent_encode(&get("queue"), NON_ALPHANUMERIC),
                     utf8_percent_encode(&get("state"), NON_ALPHANUMERIC),
+                    utf8_percent_encode(&get("arg"), NON_ALPHANUMERIC),
+                    utf8_percent_encode(&get("value"), NON_ALPHANUMERIC),
                     utf8_percent_encode(&cursor, NON_ALPHANUMERIC),
                 );
                 view! { <p><a href=href data-testid="older">"Older jobs"</a></p> }

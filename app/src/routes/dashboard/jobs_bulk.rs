@@ -30,7 +30,7 @@ pub struct BulkPlan {
 #[cfg(feature = "ssr")]
 fn filter_of(queue: &str, state: &str) -> billhook_core::dashboard::jobs::JobFilter {
     let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-    billhook_core::dashboard::jobs::JobFilter { id: None, queue: text(queue), state: text(state) }
+    billhook_core::dashboard::jobs::JobFilter { id: None, queue: text(queue), state: text(state), argument: None }
 }
 
 /// How many jobs `action` would touch among those of `queue` in `state`. Admins only.
