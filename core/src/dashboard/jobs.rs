@@ -57,6 +57,11 @@ impl JobRow {
     pub fn is_dead(&self) -> bool {
         self.status == "Killed" || (self.status == "Failed" && self.attempts >= self.max_attempts)
     }
+
+    /// Whether `action` applies to it now (the states `JobAction` changes).
+    pub fn allows(&self, action: JobAction) -> bool {
+        action.states().contains(&self.status.as_str())
+    }
 }
 
 const LIST: Sql = Sql {
@@ -204,11 +209,17 @@ impl JobAction {
     }
 
     /// The states it applies to.
-    fn eligible(self) -> &'static str {
+    fn states(self) -> &'static [&'static str] {
         match self {
-            Self::Retry => "status IN ('Failed', 'Killed')",
-            Self::Discard => "status IN ('Pending', 'Queued', 'Failed')",
+            Self::Retry => &["Failed", "Killed"],
+            Self::Discard => &["Pending", "Queued", "Failed"],
         }
+    }
+
+    /// [`JobAction::states`] as SQL.
+    fn eligible(self) -> String {
+        let quoted: Vec<String> = self.states().iter().map(|s| format!("'{s}'")).collect();
+        format!("status IN ({})", quoted.join(", "))
     }
 
     /// The change, up to the one value bound after it (now, in unix seconds).
@@ -279,7 +290,7 @@ pub async fn apply(db: &Db, actor: &Actor, filter: &JobFilter, action: JobAction
     let statement = format!("UPDATE {} SET {set}", table(postgres));
     let changed = on_tx!(&mut tx, conn => {
         let mut query = sqlx::QueryBuilder::new(statement.as_str());
-        query.push_bind(now).push(close).push(" WHERE ").push(action.eligible());
+        query.push_bind(now).push(close).push(" WHERE ").push(action.eligible().as_str());
         push_filter!(query, filter, postgres);
         query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
     })?;

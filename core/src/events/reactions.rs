@@ -7,7 +7,7 @@
 //! Events arrive out of order: a mail about an invoice that waits for its customer is sent only
 //! while the mirror still holds that invoice open (an `invoice.paid` that overtook it wins).
 
-use billhook_model::SubscriptionStatus;
+use billhook_model::{InvoiceStatus, SubscriptionStatus};
 use serde_json::Value;
 
 use super::{
@@ -32,6 +32,7 @@ pub(super) async fn react(tx: &mut Tx, event: &SourceEvent<'_>) -> Result<(), Pr
     let Some(customer) = customer_id(object) else { return Ok(()) };
     let Some(owner) = owner(tx, customer).await? else { return Ok(()) };
     let str_of = |field: &str| object.get(field).and_then(Value::as_str).unwrap_or_default();
+    let subscription_status = SubscriptionStatus::parse(str_of("status")).ok();
     let invoice_id = str_of("id");
     // The first invoice of a subscription is paid in the browser: its customer is on the page.
     let renewal = event.event_type.starts_with("invoice.") && str_of("billing_reason") != "subscription_create";
@@ -48,7 +49,7 @@ pub(super) async fn react(tx: &mut Tx, event: &SourceEvent<'_>) -> Result<(), Pr
         "invoice.payment_action_required" if renewal && still_open(tx, invoice_id).await? => {
             Some(Template::PaymentActionRequired { path: payment_path(invoice_id) })
         }
-        "customer.subscription.deleted" if str_of("status") != "incomplete_expired" => {
+        "customer.subscription.deleted" if subscription_status != Some(SubscriptionStatus::IncompleteExpired) => {
             Some(Template::SubscriptionCancelled { plan: plan_name(object) })
         }
         _ => None,
@@ -59,8 +60,7 @@ pub(super) async fn react(tx: &mut Tx, event: &SourceEvent<'_>) -> Result<(), Pr
     }
 
     let ended = event.event_type.starts_with("customer.subscription.")
-        && SubscriptionStatus::parse(str_of("status")).is_ok_and(|s| !s.grants_access())
-        && str_of("status") != "incomplete";
+        && subscription_status.is_some_and(|s| !s.grants_access() && s != SubscriptionStatus::Incomplete);
     if ended {
         jobs::enqueue(tx, &[EnforceRequirements { customer: customer.to_owned() }]).await?;
     }
@@ -93,7 +93,7 @@ async fn still_open(tx: &mut Tx, id: &str) -> Result<bool, ProcessError> {
     let status: Option<String> = on_tx!(tx, conn => {
         sqlx::query_scalar("SELECT status FROM stripe_invoices WHERE id = $1").bind(id).fetch_optional(conn).await
     })?;
-    Ok(status.as_deref() == Some("open"))
+    Ok(status.as_deref() == Some(InvoiceStatus::Open.as_str()))
 }
 
 /// The plan's name as billing wrote it on the subscription, else its price's lookup key.

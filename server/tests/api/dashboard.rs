@@ -7,6 +7,7 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::{
+    billing::{call, ok},
     helpers::{ADMIN, TestApp, client},
     on_both_databases,
     stripe_events::{customer_event, event},
@@ -19,19 +20,6 @@ on_both_databases!(
     jobs_are_read_by_operators_and_retried_or_discarded_by_an_admin,
     everything_a_filter_matches_is_acted_on_after_a_dry_run,
 );
-
-async fn call(app: &TestApp, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = app.post_form(&format!("/api/{function}"), form).await;
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-async fn ok(app: &TestApp, function: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = call(app, function, form).await;
-    assert_eq!(status, StatusCode::OK, "{function}: {body}");
-    body
-}
 
 /// Signs `app` in afresh as `email` with `role`.
 async fn as_operator(app: &mut TestApp, email: &str, role: Role) {

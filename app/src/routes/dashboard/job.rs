@@ -37,6 +37,8 @@ pub struct JobView {
     pub queue: String,
     pub status: String,
     pub dead: bool,
+    pub can_retry: bool,
+    pub can_discard: bool,
     pub attempts: i64,
     pub max_attempts: i64,
     pub run_at: Timestamp,
@@ -49,7 +51,7 @@ pub struct JobView {
 /// Job `id`. Operators only.
 #[server(endpoint = "admin_job")]
 pub async fn admin_job(id: String) -> Result<JobView, AppError> {
-    use billhook_core::dashboard::jobs;
+    use billhook_core::dashboard::jobs::{self, JobAction};
 
     use crate::ssr::{fail, require_operator, state};
     let result: Result<_, AppError> = async {
@@ -57,6 +59,8 @@ pub async fn admin_job(id: String) -> Result<JobView, AppError> {
         let d = jobs::detail(&state()?.db, &id).await?.ok_or(AppError::NotFound)?;
         Ok(JobView {
             dead: d.row.is_dead(),
+            can_retry: d.row.allows(JobAction::Retry),
+            can_discard: d.row.allows(JobAction::Discard),
             id: d.row.id,
             queue: d.row.queue,
             status: d.row.status,
@@ -129,8 +133,8 @@ pub fn JobPage() -> impl IntoView {
 #[component]
 fn JobDetail(job: JobView, act: ServerAction<JobAction>) -> impl IntoView {
     let admin = use_current_user().get_untracked().is_some_and(|u| u.is_admin());
-    let can_retry = admin && matches!(job.status.as_str(), "Failed" | "Killed");
-    let can_discard = admin && matches!(job.status.as_str(), "Pending" | "Queued" | "Failed");
+    let can_retry = admin && job.can_retry;
+    let can_discard = admin && job.can_discard;
     let button = move |id: String, action: &'static str, label: &'static str| {
         view! {
             <ActionForm action=act attr:class="inline">
