@@ -12,7 +12,7 @@
 //! guess and queues a [`RefreshObject`](crate::jobs::RefreshObject) job, which reads the object
 //! from Stripe and stores what Stripe says now, stamped with the time of the read.
 
-use billhook_model::SubscriptionStatus;
+use billhook_model::{InvoiceStatus, SubscriptionStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -151,14 +151,17 @@ fn id_and_rank<'a>(kind: MirroredKind, object: &'a Value, event_type: &str) -> R
 fn state_of<'a>(kind: MirroredKind, object: &'a Value, event_type: &str) -> Result<(&'a str, i64), ProcessError> {
     let deleted = object.get("deleted").and_then(Value::as_bool) == Some(true);
     Ok(match kind {
-        MirroredKind::Invoice if deleted || event_type == "invoice.deleted" => ("deleted", 4),
+        MirroredKind::Invoice if deleted || event_type == "invoice.deleted" => ("deleted", 400),
         MirroredKind::Invoice => {
             let status = required(object, "status")?;
-            let rank = match status {
-                "draft" => 0,
-                "open" => 1,
-                "uncollectible" => 2,
-                _ => 3,
+            // An open invoice's versions of one second differ by their attempts to pay
+            // (finalized, then the charge that needs the customer): more attempts is newer.
+            let attempts = object["attempt_count"].as_i64().unwrap_or_default().clamp(0, 100);
+            let rank = match InvoiceStatus::parse(status) {
+                Ok(InvoiceStatus::Draft) => 0,
+                Ok(InvoiceStatus::Open) => 1 + attempts,
+                Ok(InvoiceStatus::Uncollectible) => 200,
+                _ => 300,
             };
             (status, rank)
         }
