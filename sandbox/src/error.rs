@@ -150,6 +150,12 @@ impl ApiError {
         }
     }
 
+    /// The sandbox itself failed (Stripe's `api_error`, 500): logged, the cause not shown.
+    pub fn internal(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, "sandbox failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "The sandbox failed to complete the request.".into())
+    }
+
     /// The sandbox's own storage failed (Stripe's `api_error`, 500): logged, the cause not shown.
     pub fn storage(error: &sqlx::Error) -> Self {
         tracing::error!(%error, "sandbox storage failed");

@@ -58,7 +58,17 @@ pub async fn advance(
 
 /// Moves clock `id` forward to `to`, running every renewal on the way (`sandbox_base`: where
 /// the challenge pages of renewals that need the customer are reached).
+///
+/// The advance runs on a task of its own: a client that hangs up (a browser that navigates away
+/// from the button it pressed) drops only its wait, never a clock half-way through a renewal.
 pub async fn advance_to(sandbox: &Sandbox, id: &str, to: i64, sandbox_base: &str) -> Result<Value, ApiError> {
+    let (sandbox, id, sandbox_base) = (sandbox.clone(), id.to_owned(), sandbox_base.to_owned());
+    tokio::spawn(async move { run_advance(&sandbox, &id, to, &sandbox_base).await })
+        .await
+        .map_err(|error| ApiError::internal(&error))?
+}
+
+async fn run_advance(sandbox: &Sandbox, id: &str, to: i64, sandbox_base: &str) -> Result<Value, ApiError> {
     let mut clock = sandbox.store.get(OBJECT, id, "id").await?;
     let from = clock["frozen_time"].as_i64().unwrap_or_default();
     if to <= from {
