@@ -27,7 +27,7 @@ pub use error::AppError;
 use routes::{account::AccountRoutes, dashboard::DashboardRoutes, public::PublicRoutes};
 pub use session::{CurrentUser, SessionUser};
 #[cfg(feature = "ssr")]
-pub use ssr::{AppState, Billing, StripeJs, Webhooks};
+pub use ssr::{AppState, Billing, Operations, StripeJs, Webhooks};
 
 /// The HTML document around the app (server side only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -8,11 +8,13 @@ pub mod catalogue;
 mod role;
 mod status;
 mod time;
+mod window;
 
 pub use catalogue::{Catalogue, CataloguePrice, Interval, SubscriptionType, format_amount};
 pub use role::Role;
 pub use status::{CertificateStatus, EventStatus, ExportStatus, InvoiceStatus, SubscriptionStatus, UnknownValue};
 pub use time::Timestamp;
+pub use window::ChartWindow;
 
 /// apalis' job states, as its tables name them (the operators' filters offer these).
 pub const JOB_STATES: [&str; 6] = ["Pending", "Queued", "Running", "Done", "Failed", "Killed"];

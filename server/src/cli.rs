@@ -92,6 +92,18 @@ pub enum ProcessRole {
     All,
 }
 
+impl ProcessRole {
+    /// The roles this process plays, as the nodes page names them.
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Self::Web => &["web"],
+            Self::Worker => &["worker"],
+            Self::Scheduler => &["scheduler"],
+            Self::All => &["web", "worker", "scheduler"],
+        }
+    }
+}
+
 /// The demo accounts `seed-demo` creates (the README and `scripts/run` print them).
 pub const DEMO_ADMIN: (&str, &str) = ("admin@example.com", "admin-demo-password");
 pub const DEMO_CUSTOMER: (&str, &str) = ("customer@example.com", "customer-demo-password");

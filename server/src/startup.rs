@@ -4,10 +4,12 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use app::{AppState, Billing, StripeJs, Webhooks};
+use app::{AppState, Billing, Operations, StripeJs, Webhooks};
 use billhook_core::{
     Db,
     accounts::Accounts,
+    dashboard::schedules::ScheduleSpec,
+    nodes::{NodeInfo, heartbeat_until},
     webhooks::{InboxOptions, RefusedDeliveries, WebhookInbox},
 };
 use leptos::config::{LeptosOptions, get_configuration};
@@ -55,8 +57,17 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
             .filter(|_| settings.stripe_secret_key.is_some())
             .map(|key| StripeJs { script_url: "https://js.stripe.com/v3/".into(), publishable_key: key.clone() }),
     };
+    let workers = settings.worker_options();
+    let schedules = billhook_core::jobs::housekeeping::schedules_with(&settings.periodic(None), &settings.schedules)?
+        .into_iter()
+        .map(|s| ScheduleSpec { name: s.name.to_owned(), cron: s.cron.into_owned() })
+        .collect();
+    let operations = Operations {
+        schedules: std::sync::Arc::new(schedules),
+        alive_within: workers.heartbeat * u32::try_from(workers.missed_heartbeats).unwrap_or(u32::MAX),
+    };
     // The web role adds the sandbox (and billing's way to it) when it runs (`Application::build`).
-    Ok(AppState { leptos_options, db, accounts, webhooks, sandbox: None, billing })
+    Ok(AppState { leptos_options, db, accounts, webhooks, sandbox: None, billing, operations })
 }
 
 pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
@@ -130,6 +141,9 @@ pub async fn serve(settings: Settings, role: ProcessRole) -> anyhow::Result<()> 
     tokio::spawn(cancel_on_signal(shutdown.clone()));
 
     tokio::spawn(state.db.clone().checkpoint_until(shutdown.clone()));
+    let node = NodeInfo::this_process(role.names(), env!("CARGO_PKG_VERSION"));
+    let heartbeats =
+        tokio::spawn(heartbeat_until(state.db.clone(), node, settings.worker_options().heartbeat, shutdown.clone()));
     let mut tasks = tokio::task::JoinSet::new();
     if matches!(role, ProcessRole::Web | ProcessRole::All) {
         if !state.webhooks.verifier.has_secrets() {
@@ -170,6 +184,8 @@ pub async fn serve(settings: Settings, role: ProcessRole) -> anyhow::Result<()> 
     if tokio::time::timeout(grace, rest).await.is_err() {
         tracing::warn!(seconds = grace.as_secs(), "roles did not stop within the shutdown timeout");
     }
+    // The node's last beat marks it stopped before the pool closes.
+    let _ = tokio::time::timeout(Duration::from_secs(5), heartbeats).await;
     state.db.close().await;
     tracing::info!("billhook stopped");
     outcome

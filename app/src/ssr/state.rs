@@ -17,6 +17,16 @@ pub struct AppState {
     /// The offline Stripe sandbox, when this web node serves it (no Stripe key configured).
     pub sandbox: Option<billhook_sandbox::Sandbox>,
     pub billing: Billing,
+    pub operations: Operations,
+}
+
+/// What the operators' pages know of the cluster besides the database.
+#[derive(Clone, Debug)]
+pub struct Operations {
+    /// The periodic jobs, with the cron expressions the configuration gives them.
+    pub schedules: std::sync::Arc<Vec<billhook_core::dashboard::schedules::ScheduleSpec>>,
+    /// A node silent for longer is presumed dead: apalis rescues its jobs after as long.
+    pub alive_within: std::time::Duration,
 }
 
 /// What the billing pages need: Stripe (or the sandbox), the catalogue, and what the browser

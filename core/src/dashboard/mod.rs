@@ -4,6 +4,9 @@
 
 pub mod audit;
 pub mod jobs;
+pub mod nodes;
+pub mod queues;
+pub mod schedules;
 pub mod webhooks;
 
 /// Who acts, as the audit log names them.

@@ -135,6 +135,8 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
         sqlx::query(finished_jobs).bind(horizon / 1000).execute(pool).await?;
         sqlx::query("DELETE FROM job_attempts WHERE finished_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM scheduler_ticks WHERE tick_at < $1").bind(horizon).execute(pool).await?;
+        sqlx::query("DELETE FROM schedule_requests WHERE claimed_at < $1").bind(horizon).execute(pool).await?;
+        sqlx::query("DELETE FROM nodes WHERE heartbeat_at < $1").bind(horizon).execute(pool).await?;
         anyhow::Ok(())
     })?;
     crate::exports::expire(db).await?;

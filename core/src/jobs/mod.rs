@@ -10,7 +10,8 @@
 //!   crash or another node never retries early - apalis' own retry layer only sleeps in memory
 //!   and its storages re-fetch failed jobs at once;
 //! - every failed attempt and its error kept in `job_attempts` (apalis keeps only the last result);
-//! - worker names unique per process, heartbeat and orphan threshold from the configuration.
+//! - worker names unique per process, heartbeat and orphan threshold from the configuration;
+//! - queues an operator pauses from the dashboard, honoured by every node ([`pauses`]).
 
 mod adopt_card;
 mod attempts;
@@ -21,6 +22,7 @@ mod enqueue;
 mod export_data;
 pub mod housekeeping;
 mod job;
+pub mod pauses;
 mod process_event;
 mod provision_certificate;
 mod refresh_object;

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::{Job, JobContext, JobError, JobServices, attempts::FailedAttempt, backoff};
+use super::{Job, JobContext, JobError, JobServices, attempts::FailedAttempt, backoff, pauses::LiveWorkers};
 use crate::{clock, db::Db};
 
 /// Worker settings (from the configuration).
@@ -208,7 +208,10 @@ pub async fn run_workers(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let services = Arc::new(services);
-    let mut monitor = Monitor::new();
+    // Paused queues (the dashboard) are honoured by every node within a poll.
+    let live = LiveWorkers::starting(&db).await;
+    tokio::spawn(live.clone().follow(db.clone(), shutdown.clone()));
+    let mut monitor = Monitor::new().on_event(move |worker, event| live.on_event(worker, event));
     for (queue, job, handler) in super::register_all(Registry::new()).queues {
         let worker =
             QueueWorker { queue, job, handler, db: db.clone(), services: services.clone(), options: options.clone() };

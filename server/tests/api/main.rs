@@ -12,6 +12,7 @@ mod cluster;
 mod csrf;
 mod custom_domains;
 mod dashboard;
+mod dashboard_cluster;
 mod email;
 mod exports;
 mod operations;

@@ -7,10 +7,12 @@ mod customer;
 mod job;
 mod jobs;
 mod jobs_bulk;
+mod nodes;
 mod outbox;
 mod overview;
 mod sandbox;
 mod sandbox_activity;
+mod schedules;
 mod webhook;
 mod webhooks;
 
@@ -38,6 +40,8 @@ pub fn DashboardRoutes() -> impl MatchNestedRoutes + Clone {
             <Route path=path!("jobs") view=jobs::JobsPage />
             <Route path=path!("jobs/bulk") view=jobs_bulk::JobsBulkPage />
             <Route path=path!("jobs/:id") view=job::JobPage />
+            <Route path=path!("schedules") view=schedules::SchedulesPage />
+            <Route path=path!("nodes") view=nodes::NodesPage />
         </ParentRoute>
     }
     .into_inner()
@@ -54,6 +58,8 @@ fn AdminNav() -> impl IntoView {
                     <A href="/admin" exact=true>"Overview"</A>
                     <A href="/admin/webhooks">"Webhooks"</A>
                     <A href="/admin/jobs">"Jobs"</A>
+                    <A href="/admin/schedules">"Schedules"</A>
+                    <A href="/admin/nodes">"Nodes"</A>
                     <A href="/admin/outbox">"Outbox"</A>
                     <A href="/admin/audit">"Audit"</A>
                 </nav>

@@ -1,0 +1,73 @@
+//! The nodes page: every process that registered itself (see [`crate::nodes`]), newest
+//! heartbeat first, with the jobs its workers hold running now.
+
+use super::DashboardError;
+use crate::{
+    db::{Db, Sql},
+    on_db,
+};
+
+/// One process.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NodeRow {
+    pub name: String,
+    pub roles: String,
+    pub version: String,
+    pub host: String,
+    pub pid: i64,
+    /// Unix ms.
+    pub started_at: i64,
+    pub heartbeat_at: i64,
+    /// Set when it shut down cleanly.
+    pub stopped_at: Option<i64>,
+    /// Jobs its workers are running.
+    #[sqlx(skip)]
+    pub jobs_in_flight: i64,
+}
+
+/// How many nodes the page lists (stopped and dead ones are kept until the cleanup drops them).
+pub const NODES_SHOWN: i64 = 100;
+
+const RUNNING_BY_WORKER: Sql = Sql {
+    sqlite: "SELECT lock_by, COUNT(*) FROM Jobs WHERE status = 'Running' AND lock_by IS NOT NULL GROUP BY lock_by",
+    postgres: "SELECT lock_by, COUNT(*) FROM apalis.jobs WHERE status = 'Running' AND lock_by IS NOT NULL \
+               GROUP BY lock_by",
+};
+
+/// The nodes, newest heartbeat first.
+pub async fn list(db: &Db) -> Result<Vec<NodeRow>, DashboardError> {
+    let mut nodes: Vec<NodeRow> = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT name, roles, version, host, pid, started_at, heartbeat_at, stopped_at FROM nodes \
+             ORDER BY heartbeat_at DESC LIMIT $1",
+        )
+        .bind(NODES_SHOWN)
+        .fetch_all(pool)
+        .await
+    })?;
+    let running: Vec<(String, i64)> =
+        on_db!(db, pool => sqlx::query_as(db.sql(&RUNNING_BY_WORKER)).fetch_all(pool).await)?;
+    for (worker, count) in running {
+        if let Some(node) = nodes.iter_mut().find(|n| node_of(&worker) == Some(n.name.as_str())) {
+            node.jobs_in_flight += count;
+        }
+    }
+    Ok(nodes)
+}
+
+/// The node a worker runs on, from its name (`{queue}@{node}-{restarts}`).
+fn node_of(worker: &str) -> Option<&str> {
+    let (_, rest) = worker.split_once('@')?;
+    rest.rsplit_once('-').map(|(node, _)| node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::node_of;
+
+    #[test]
+    fn a_workers_node_is_read_from_its_name() {
+        assert_eq!(node_of("email@host-12-1764000000000-3"), Some("host-12-1764000000000"));
+        assert_eq!(node_of("a worker of someone else"), None);
+    }
+}

@@ -1,0 +1,218 @@
+//! The dashboard's view of the cluster through its server functions: the overview (queues by
+//! state, the charts' counts, webhooks, nodes alive), pausing and resuming a queue (honoured by
+//! the workers), the schedules with "run now" (run once by a scheduler), and the nodes with their
+//! heartbeats and running jobs. Viewers look; only admins act; every action is audited.
+
+use std::time::Duration;
+
+use billhook_core::{
+    accounts::Role,
+    email::Template,
+    jobs::{Canary, SendEmail, enqueue, housekeeping::schedules, node_name, scheduler::run_scheduler},
+    nodes::{NodeInfo, heartbeat_until},
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    billing::{call, ok},
+    helpers::{ADMIN, TestApp, client},
+    on_both_databases,
+};
+
+on_both_databases!(
+    a_paused_queue_waits_on_every_worker_until_an_admin_resumes_it,
+    a_schedule_runs_once_when_an_admin_asks_and_the_page_shows_how_it_ended,
+    nodes_show_their_heartbeat_state_and_the_jobs_they_run,
+);
+
+async fn as_operator(app: &mut TestApp, email: &str, role: Role) {
+    app.state.accounts.upsert(email, "operator password".into(), role).await.unwrap();
+    app.client = client();
+    assert_eq!(app.log_in(email, "operator password").await.status(), StatusCode::OK);
+}
+
+async fn as_admin(app: &mut TestApp) {
+    app.client = client();
+    assert_eq!(app.log_in(ADMIN.0, ADMIN.1).await.status(), StatusCode::OK);
+}
+
+fn queue<'a>(overview: &'a Value, name: &str) -> &'a Value {
+    overview["queues"].as_array().unwrap().iter().find(|q| q["queue"] == name).expect("the queue is listed")
+}
+
+fn total(series: &Value) -> i64 {
+    series.as_array().unwrap().iter().map(|n| n.as_i64().unwrap()).sum()
+}
+
+async fn queue_mail(app: &TestApp, to: &str) {
+    let mut tx = app.state.db.begin().await.unwrap();
+    enqueue(&mut tx, &[SendEmail::new(to, Template::Welcome)]).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn a_paused_queue_waits_on_every_worker_until_an_admin_resumes_it(mut app: TestApp) {
+    let pause = [("queue", "email"), ("action", "pause")];
+    let resume = [("queue", "email"), ("action", "resume")];
+    app.signed_in_customer("nosy@example.com").await;
+    assert_eq!(call(&app, "admin_queue_pause", &pause).await.0, StatusCode::FORBIDDEN);
+    as_operator(&mut app, "watcher@example.com", Role::Viewer).await;
+    assert_eq!(call(&app, "admin_queue_pause", &pause).await.0, StatusCode::FORBIDDEN);
+    let overview = ok(&app, "admin_overview", &[]).await;
+    assert_eq!(queue(&overview, "email")["paused"], Value::Null);
+    assert_eq!(call(&app, "admin_overview", &[("window", "fortnight")]).await.0, StatusCode::BAD_REQUEST);
+
+    as_admin(&mut app).await;
+    ok(&app, "admin_queue_pause", &pause).await;
+    assert_eq!(call(&app, "admin_queue_pause", &pause).await.0, StatusCode::CONFLICT, "paused already");
+    let unknown = [("queue", "no.such.queue"), ("action", "pause")];
+    assert_eq!(call(&app, "admin_queue_pause", &unknown).await.0, StatusCode::NOT_FOUND);
+    let overview = ok(&app, "admin_overview", &[]).await;
+    assert_eq!(queue(&overview, "email")["paused"][0], ADMIN.0);
+
+    // The workers start with the queue paused: mails wait (the customer's welcome and one more),
+    // while another queue's job runs.
+    app.start_workers();
+    queue_mail(&app, "waiting@example.com").await;
+    let waiting = app.unfinished_jobs("email").await;
+    assert_eq!(waiting, 2);
+    let mut tx = app.state.db.begin().await.unwrap();
+    enqueue(&mut tx, &[Canary::new(Duration::ZERO)]).await.unwrap();
+    tx.commit().await.unwrap();
+    app.wait_for("the canary runs", Duration::from_secs(30), || async {
+        (app.unfinished_jobs("system.canary").await == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(app.unfinished_jobs("email").await, waiting, "the paused queue's jobs wait");
+    let overview = ok(&app, "admin_overview", &[]).await;
+    assert_eq!(queue(&overview, "email")["by_state"][0], waiting, "pending: {overview}");
+    assert!(queue(&overview, "email")["oldest_waiting"].is_string());
+    assert_eq!(total(&queue(&overview, "system.canary")["done"]), 1, "the chart counts the finished job");
+
+    ok(&app, "admin_queue_pause", &resume).await;
+    assert_eq!(call(&app, "admin_queue_pause", &resume).await.0, StatusCode::CONFLICT, "running already");
+    app.wait_for("the waiting mail is sent once the queue resumes", Duration::from_secs(30), || async {
+        (app.unfinished_jobs("email").await == 0).then_some(())
+    })
+    .await;
+    // Paused again while running: the next mail waits again.
+    ok(&app, "admin_queue_pause", &pause).await;
+    tokio::time::sleep(billhook_core::jobs::pauses::PAUSE_POLL * 3).await;
+    queue_mail(&app, "second@example.com").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(app.unfinished_jobs("email").await, 1, "paused on a running worker too");
+    ok(&app, "admin_queue_pause", &resume).await;
+    app.wait_for("the second mail is sent", Duration::from_secs(30), || async {
+        (app.unfinished_jobs("email").await == 0).then_some(())
+    })
+    .await;
+
+    let audit = ok(&app, "admin_audit", &[]).await;
+    let entries: Vec<(&str, &str)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        entries,
+        [("queue.resume", "email"), ("queue.pause", "email"), ("queue.resume", "email"), ("queue.pause", "email")]
+    );
+    // The page itself, rendered on the server: the queue table and its charts.
+    let html = app.get("/admin").await.text().await.unwrap();
+    assert!(html.contains("data-testid=\"queues\"") && html.contains("<svg"), "the charts are drawn on the server");
+}
+
+async fn a_schedule_runs_once_when_an_admin_asks_and_the_page_shows_how_it_ended(mut app: TestApp) {
+    as_operator(&mut app, "schedule-viewer@example.com", Role::Viewer).await;
+    let listed = ok(&app, "admin_schedules", &[]).await;
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["dispatch_sweep", "cleanup", "certificate_renewals", "stripe_reconcile"]);
+    assert!(listed[1]["next_at"].is_i64(), "{listed}");
+    assert_eq!(call(&app, "admin_schedule_run", &[("name", "cleanup")]).await.0, StatusCode::FORBIDDEN);
+
+    as_admin(&mut app).await;
+    ok(&app, "admin_schedule_run", &[("name", "cleanup")]).await;
+    let (status, _) = call(&app, "admin_schedule_run", &[("name", "cleanup")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one request waits already");
+    assert_eq!(call(&app, "admin_schedule_run", &[("name", "no_such")]).await.0, StatusCode::NOT_FOUND);
+    let cleanup = |list: &Value| list.as_array().unwrap()[1].clone();
+    assert!(cleanup(&ok(&app, "admin_schedules", &[]).await)["requested_at"].is_i64());
+
+    // Two schedulers: the request runs once.
+    let stop = CancellationToken::new();
+    for node in ["scheduler-a", "scheduler-b"] {
+        let schedules = schedules(&billhook_core::jobs::housekeeping::Periodic::default());
+        tokio::spawn(run_scheduler(app.state.db.clone(), schedules, node.into(), stop.clone()));
+    }
+    let run = app
+        .wait_for("the requested run ends", Duration::from_secs(30), || async {
+            let schedule = cleanup(&ok(&app, "admin_schedules", &[]).await);
+            let runs = schedule["runs"].as_array().unwrap().clone();
+            runs.into_iter().find(|r| r["requested_by"] == ADMIN.0 && r["took"].is_string())
+        })
+        .await;
+    assert_eq!(run["error"], Value::Null, "{run}");
+    tokio::time::sleep(billhook_core::jobs::scheduler::REQUEST_POLL * 3).await;
+    stop.cancel();
+    let schedule = cleanup(&ok(&app, "admin_schedules", &[]).await);
+    let requested = schedule["runs"].as_array().unwrap().iter().filter(|r| r["requested_by"] == ADMIN.0).count();
+    assert_eq!(requested, 1, "run once across the schedulers: {schedule}");
+    assert_eq!(schedule["requested_at"], Value::Null, "the request was taken");
+    let audit = ok(&app, "admin_audit", &[]).await;
+    assert_eq!(audit["entries"][0]["action"], "schedule.run_now");
+    assert_eq!(audit["entries"][0]["target"], "cleanup");
+}
+
+async fn nodes_show_their_heartbeat_state_and_the_jobs_they_run(mut app: TestApp) {
+    let stop = CancellationToken::new();
+    let this = NodeInfo::this_process(&["worker"], "9.9.9");
+    let beating =
+        tokio::spawn(heartbeat_until(app.state.db.clone(), this.clone(), Duration::from_millis(200), stop.clone()));
+    let mut gone = NodeInfo::this_process(&["web"], "9.9.8");
+    gone.name = "long-gone-node".into();
+    let long_ago =
+        tokio::spawn(heartbeat_until(app.state.db.clone(), gone, Duration::from_secs(3600), CancellationToken::new()));
+    // The gone node beat once, an hour ago as far as the page can tell.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    long_ago.abort();
+    billhook_core::on_db!(&app.state.db, pool => {
+        sqlx::query("UPDATE nodes SET heartbeat_at = heartbeat_at - 3600000 WHERE name = 'long-gone-node'")
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })
+    .unwrap();
+
+    app.signed_in_customer("node-curious@example.com").await;
+    assert_eq!(call(&app, "admin_nodes", &[]).await.0, StatusCode::FORBIDDEN);
+    as_operator(&mut app, "node-viewer@example.com", Role::Viewer).await;
+
+    // A canary holds a worker of this node for a while.
+    app.start_workers();
+    let mut tx = app.state.db.begin().await.unwrap();
+    enqueue(&mut tx, &[Canary::new(Duration::from_secs(4))]).await.unwrap();
+    tx.commit().await.unwrap();
+    let node = |list: Value, name: String| {
+        list["nodes"].as_array().unwrap().iter().find(|n| n["name"] == name.as_str()).cloned()
+    };
+    let running = app
+        .wait_for("this node runs the canary", Duration::from_secs(30), || async {
+            node(ok(&app, "admin_nodes", &[]).await, node_name()).filter(|n| n["jobs_in_flight"] == 1)
+        })
+        .await;
+    assert_eq!((running["liveness"].as_str(), running["version"].as_str()), (Some("Alive"), Some("9.9.9")));
+    assert_eq!(running["roles"], "worker");
+    let dead = node(ok(&app, "admin_nodes", &[]).await, "long-gone-node".into()).unwrap();
+    assert_eq!(dead["liveness"], "Dead", "silent past the threshold: {dead}");
+    let overview = ok(&app, "admin_overview", &[]).await;
+    assert_eq!(overview["nodes_alive"], 1, "{overview}");
+
+    stop.cancel();
+    beating.await.unwrap();
+    let stopped = node(ok(&app, "admin_nodes", &[]).await, node_name()).unwrap();
+    assert_eq!(stopped["liveness"], "Stopped");
+    assert_eq!(ok(&app, "admin_overview", &[]).await["nodes_alive"], 0);
+}
