@@ -9,8 +9,9 @@ use billhook_core::{
     Db,
     accounts::Accounts,
     dashboard::schedules::ScheduleSpec,
+    jobs::node_name,
     nodes::{NodeInfo, heartbeat_until},
-    webhooks::{InboxOptions, RefusedDeliveries, WebhookInbox},
+    webhooks::{InboxOptions, RefusedDeliveries, WebhookInbox, refused},
 };
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
@@ -43,7 +44,7 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
     let webhooks = Webhooks {
         verifier: settings.webhook_verifier(),
         inbox: WebhookInbox::start(db.clone(), InboxOptions::for_db(&db)),
-        refused: RefusedDeliveries::new(settings.webhook_refusal_log_size),
+        refused: RefusedDeliveries::new(),
     };
     let billing = Billing {
         stripe: match &settings.stripe_secret_key {
@@ -81,6 +82,8 @@ pub struct Application {
     port: u16,
     /// The offline Stripe sandbox's deliveries to this node's own webhook endpoint, if it runs.
     sandbox: Option<(billhook_sandbox::Sandbox, billhook_sandbox::DeliveryOptions)>,
+    /// The refused deliveries this node notes, written for the cluster while it serves.
+    refused: (RefusedDeliveries, Db),
 }
 
 impl Application {
@@ -111,8 +114,9 @@ impl Application {
             deliveries = Some((sandbox.clone(), options));
             state.sandbox = Some(sandbox);
         }
+        let refused = (state.webhooks.refused.clone(), state.db.clone());
         let router = http::router(settings, state);
-        Ok(Self { listener, router, port, sandbox: deliveries })
+        Ok(Self { listener, router, port, sandbox: deliveries, refused })
     }
 
     pub fn port(&self) -> u16 {
@@ -125,6 +129,8 @@ impl Application {
         if let Some((sandbox, options)) = self.sandbox {
             tokio::spawn(sandbox.deliver_until(options, shutdown.clone()));
         }
+        let (refused, db) = self.refused;
+        tokio::spawn(refused.flush_until(db, node_name(), refused::FLUSH_EVERY, shutdown.clone()));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await

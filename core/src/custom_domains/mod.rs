@@ -148,7 +148,8 @@ pub async fn queue_renewals(db: &Db, renew_before: Duration) -> Result<usize, Cu
         .fetch_all(&mut *tx)
         .await?;
         let renewals: Vec<_> = ids.into_iter().map(|domain_id| ProvisionCertificate { domain_id }).collect();
-        jobs::enqueue(&mut *tx, &renewals).await?;
+        let sweep = jobs::Cause::Schedule(jobs::housekeeping::CERTIFICATE_RENEWALS);
+        jobs::enqueue_because(&mut *tx, sweep, &renewals).await?;
         tx.commit().await?;
         Ok::<_, CustomDomainError>(renewals.len())
     })?;

@@ -8,6 +8,7 @@ use super::{Actor, Cursor, DashboardError, audit};
 use crate::{
     clock,
     db::{Db, Sql, query_builder},
+    jobs::Cause,
     on_db, on_tx,
 };
 
@@ -115,12 +116,56 @@ pub struct Attempt {
     pub retry_at: Option<i64>,
 }
 
-/// One job: its row, its arguments as JSON, and its recorded attempts.
+/// One job: its row, its arguments as JSON, its recorded attempts, and what set it off
+/// (`("event", "evt_...")`, `("schedule", name)`), if that was recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDetail {
     pub row: JobRow,
     pub arguments: String,
     pub attempts: Vec<Attempt>,
+    pub cause: Option<(String, String)>,
+}
+
+/// How many jobs of one cause a page lists.
+pub const CAUSED_SHOWN: i64 = 100;
+
+/// The jobs `cause` set off (the first [`CAUSED_SHOWN`], in the order they were queued), each
+/// with its recorded attempts.
+pub async fn caused_by(db: &Db, cause: Cause<'_>) -> Result<Vec<(JobRow, Vec<Attempt>)>, DashboardError> {
+    let (kind, id) = (cause.kind(), cause.id().to_owned());
+    let rows: Vec<JobRow> = on_db!(db, pool => {
+        let mut query = query_builder(pool, db.sql(&LIST));
+        query.push(" WHERE id IN (SELECT task_id FROM job_causes WHERE cause_kind = ").push_bind(kind);
+        query.push(" AND cause_id = ").push_bind(id.clone());
+        query.push(" ORDER BY task_id LIMIT ").push_bind(CAUSED_SHOWN).push(") ORDER BY id");
+        query.build_query_as().fetch_all(pool).await
+    })?;
+    let attempts: Vec<(String, Attempt)> = on_db!(db, pool => {
+        let rows: Vec<AttemptOf> = sqlx::query_as(
+            "SELECT a.task_id, a.attempt, a.worker, a.started_at, a.finished_at, a.error, a.retry_at \
+             FROM job_attempts a JOIN job_causes c ON c.task_id = a.task_id \
+             WHERE c.cause_kind = $1 AND c.cause_id = $2 ORDER BY a.task_id, a.attempt",
+        )
+        .bind(kind)
+        .bind(&id)
+        .fetch_all(pool)
+        .await?;
+        Ok::<_, sqlx::Error>(rows.into_iter().map(|a| (a.task_id, a.attempt)).collect())
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let of_row = attempts.iter().filter(|(task, _)| *task == row.id).map(|(_, a)| a.clone()).collect();
+            (row, of_row)
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptOf {
+    task_id: String,
+    #[sqlx(flatten)]
+    attempt: Attempt,
 }
 
 const ARGUMENTS: Sql = Sql {
@@ -152,7 +197,10 @@ pub async fn detail(db: &Db, id: &str) -> Result<Option<JobDetail>, DashboardErr
         .fetch_all(pool)
         .await
     })?;
-    Ok(Some(JobDetail { row, arguments, attempts }))
+    let cause: Option<(String, String)> = on_db!(db, pool => {
+        sqlx::query_as("SELECT cause_kind, cause_id FROM job_causes WHERE task_id = $1").bind(id).fetch_optional(pool).await
+    })?;
+    Ok(Some(JobDetail { row, arguments, attempts, cause }))
 }
 
 /// Which jobs an action is for: one by id, or every job of a queue and/or in a state.

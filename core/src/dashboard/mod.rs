@@ -6,6 +6,7 @@ pub mod audit;
 pub mod jobs;
 pub mod nodes;
 pub mod queues;
+pub mod refusals;
 pub mod schedules;
 pub mod webhooks;
 

@@ -38,7 +38,7 @@ pub struct WebhookSummary {
     pub received: Vec<i64>,
     /// Repeated deliveries of those events (Stripe's retries and duplicates).
     pub duplicates: i64,
-    /// Signed bodies refused as unusable.
+    /// Deliveries refused (bad or missing signature, stale, too large, unusable), all nodes.
     pub refused: i64,
 }
 
@@ -143,12 +143,7 @@ pub async fn overview(
         }
         webhooks.duplicates += duplicates;
     }
-    webhooks.refused = on_db!(db, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_rejections WHERE received_at >= $1")
-            .bind(since)
-            .fetch_one(pool)
-            .await
-    })?;
+    webhooks.refused = super::refusals::by_reason(db, since).await?.iter().map(|(_, n)| n).sum();
     let nodes_alive = on_db!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM nodes WHERE heartbeat_at >= $1 AND stopped_at IS NULL")
             .bind(now_ms - alive_within_ms)

@@ -63,7 +63,8 @@ async fn complete(db: &Db, event_id: &str, now: i64) -> Result<ProcessOutcome, P
             let kind = mirror::MirroredKind::of_event(&event_type);
             let id = object.get("id").and_then(Value::as_str);
             if let (Some(kind), Some(id)) = (kind, id) {
-                jobs::enqueue(&mut tx, &[RefreshObject { kind, id: id.to_owned() }]).await?;
+                let refresh = RefreshObject { kind, id: id.to_owned() };
+                jobs::enqueue_because(&mut tx, jobs::Cause::Event(event_id), &[refresh]).await?;
             }
         }
         reactions::react(&mut tx, &source).await?;

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     db::Tx,
     email::Template,
-    jobs::{self, AdoptCard, EnforceRequirements, SendEmail},
+    jobs::{self, AdoptCard, Cause, EnforceRequirements, SendEmail},
     on_tx,
 };
 
@@ -29,6 +29,7 @@ pub fn payment_path(invoice_id: &str) -> String {
 /// Queues what `event` sets in motion, inside `tx`.
 pub(super) async fn react(tx: &mut Tx, event: &SourceEvent<'_>) -> Result<(), ProcessError> {
     let object = event.object;
+    let because = Cause::Event(event.id);
     let Some(customer) = customer_id(object) else { return Ok(()) };
     let Some(owner) = owner(tx, customer).await? else { return Ok(()) };
     let str_of = |field: &str| object.get(field).and_then(Value::as_str).unwrap_or_default();
@@ -56,16 +57,17 @@ pub(super) async fn react(tx: &mut Tx, event: &SourceEvent<'_>) -> Result<(), Pr
     };
     if let Some(template) = mail {
         let mail = SendEmail { id: format!("{}-{}", event.id, template.name()), to: owner.email, template };
-        jobs::enqueue(tx, &[mail]).await?;
+        jobs::enqueue_because(tx, because, &[mail]).await?;
     }
 
     let ended = event.event_type.starts_with("customer.subscription.")
         && subscription_status.is_some_and(|s| !s.grants_access() && s != SubscriptionStatus::Incomplete);
     if ended {
-        jobs::enqueue(tx, &[EnforceRequirements { customer: customer.to_owned() }]).await?;
+        jobs::enqueue_because(tx, because, &[EnforceRequirements { customer: customer.to_owned() }]).await?;
     }
     if event.event_type == "setup_intent.succeeded" {
-        jobs::enqueue(tx, &[AdoptCard { user_id: owner.user_id, setup_intent: str_of("id").to_owned() }]).await?;
+        let adopt = AdoptCard { user_id: owner.user_id, setup_intent: str_of("id").to_owned() };
+        jobs::enqueue_because(tx, because, &[adopt]).await?;
     }
     Ok(())
 }

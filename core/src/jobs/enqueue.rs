@@ -1,11 +1,14 @@
 //! Enqueueing inside the caller's transaction: a job commits or vanishes with the write that
-//! asked for it, so "stored" and "queued" can never part.
+//! asked for it, so "stored" and "queued" can never part. A job's cause - the Stripe event or
+//! the schedule it comes from - is written beside it (`job_causes`), in the same transaction,
+//! so an operator can follow an event to every job it set off.
 
-use apalis::prelude::TaskBuilder;
+use apalis::prelude::{TaskBuilder, TaskId};
 use sqlx::{PgConnection, SqliteConnection};
+use ulid::Ulid;
 
 use super::Job;
-use crate::{db::Tx, on_tx};
+use crate::{clock, db::Tx, on_tx};
 
 /// Why a job could not be queued.
 #[derive(Debug, thiserror::Error)]
@@ -40,23 +43,62 @@ impl From<apalis_postgres::Error> for EnqueueError {
     }
 }
 
-/// A job ready to store: its queue, JSON arguments and attempt budget.
+/// What set a job off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause<'a> {
+    /// A Stripe event (`evt_...`): its processing, or a reaction to it.
+    Event(&'a str),
+    /// A periodic job (its schedule's name).
+    Schedule(&'a str),
+}
+
+impl Cause<'_> {
+    /// How `job_causes` names the kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Event(_) => "event",
+            Self::Schedule(_) => "schedule",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Event(id) | Self::Schedule(id) => id,
+        }
+    }
+}
+
+/// A job ready to store: its queue, JSON arguments and attempt budget, under an id of
+/// Billhook's (a ULID, as apalis would give it).
 struct NewJob {
     queue: &'static str,
     task: apalis::prelude::Task<Vec<u8>>,
 }
 
 impl NewJob {
-    fn of<J: Job>(job: &J) -> Result<Self, EnqueueError> {
+    fn of<J: Job>(job: &J, id: &str) -> Result<Self, EnqueueError> {
         let args = serde_json::to_vec(job).map_err(|source| EnqueueError::Serialize { job: J::NAME, source })?;
-        Ok(Self { queue: job.queue(), task: TaskBuilder::new(args).max_attempts(J::MAX_ATTEMPTS).build() })
+        let task = TaskBuilder::new(args).task_id(TaskId::from_string(id)).max_attempts(J::MAX_ATTEMPTS).build();
+        Ok(Self { queue: job.queue(), task })
     }
+}
+
+/// A job's id and what caused it.
+#[doc(hidden)]
+pub struct CausedBy {
+    task_id: String,
+    kind: &'static str,
+    cause: String,
 }
 
 /// A connection (of an open transaction) that jobs can be stored on.
 pub trait EnqueueOn: Send {
     #[doc(hidden)]
-    fn store(&mut self, jobs: Vec<NewJobs>) -> impl Future<Output = Result<(), EnqueueError>> + Send;
+    fn store(
+        &mut self,
+        jobs: Vec<NewJobs>,
+        causes: Vec<CausedBy>,
+    ) -> impl Future<Output = Result<(), EnqueueError>> + Send;
 }
 
 /// Jobs of one queue (PostgreSQL stores them in one statement).
@@ -66,35 +108,75 @@ pub struct NewJobs {
     tasks: Vec<apalis::prelude::Task<Vec<u8>>>,
 }
 
+/// The `job_causes` rows for `causes`, as one statement.
+fn causes_insert<DB: sqlx::Database>(causes: &[CausedBy]) -> sqlx::QueryBuilder<DB>
+where
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'static str: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let now = clock::now_ms();
+    let mut insert = sqlx::QueryBuilder::new("INSERT INTO job_causes (task_id, cause_kind, cause_id, created_at) ");
+    insert.push_values(causes, |mut row, c| {
+        row.push_bind(c.task_id.clone()).push_bind(c.kind).push_bind(c.cause.clone()).push_bind(now);
+    });
+    insert
+}
+
 impl EnqueueOn for SqliteConnection {
-    async fn store(&mut self, jobs: Vec<NewJobs>) -> Result<(), EnqueueError> {
+    async fn store(&mut self, jobs: Vec<NewJobs>, causes: Vec<CausedBy>) -> Result<(), EnqueueError> {
         for NewJobs { queue, tasks } in jobs {
-            apalis_sqlite::queries::push_tasks(self, queue, &tasks).await?;
+            apalis_sqlite::queries::push_tasks(&mut *self, queue, &tasks).await?;
+        }
+        if !causes.is_empty() {
+            causes_insert::<sqlx::Sqlite>(&causes).build().execute(&mut *self).await?;
         }
         Ok(())
     }
 }
 
 impl EnqueueOn for PgConnection {
-    async fn store(&mut self, jobs: Vec<NewJobs>) -> Result<(), EnqueueError> {
+    async fn store(&mut self, jobs: Vec<NewJobs>, causes: Vec<CausedBy>) -> Result<(), EnqueueError> {
         for NewJobs { queue, tasks } in jobs {
-            apalis_postgres::queries::push_tasks(self, queue, tasks).await?;
+            apalis_postgres::queries::push_tasks(&mut *self, queue, tasks).await?;
+        }
+        if !causes.is_empty() {
+            causes_insert::<sqlx::Postgres>(&causes).build().execute(&mut *self).await?;
         }
         Ok(())
     }
 }
 
 impl EnqueueOn for Tx {
-    async fn store(&mut self, jobs: Vec<NewJobs>) -> Result<(), EnqueueError> {
-        on_tx!(self, conn => conn.store(jobs).await)
+    async fn store(&mut self, jobs: Vec<NewJobs>, causes: Vec<CausedBy>) -> Result<(), EnqueueError> {
+        on_tx!(self, conn => conn.store(jobs, causes).await)
     }
 }
 
-/// Queues `jobs` on `conn`, a transaction's connection (or a [`Tx`]): they commit with it.
+/// Queues `jobs` on `conn`, a transaction's connection (or a [`Tx`]): they commit with it. A
+/// job that names its own cause ([`Job::cause`]) has it recorded.
 pub async fn enqueue<J: Job, C: EnqueueOn>(conn: &mut C, jobs: &[J]) -> Result<(), EnqueueError> {
+    store(conn, jobs, None).await
+}
+
+/// Queues `jobs` as [`enqueue`] does, each recorded as caused by `cause`.
+pub async fn enqueue_because<J: Job, C: EnqueueOn>(
+    conn: &mut C,
+    cause: Cause<'_>,
+    jobs: &[J],
+) -> Result<(), EnqueueError> {
+    store(conn, jobs, Some(cause)).await
+}
+
+async fn store<J: Job, C: EnqueueOn>(conn: &mut C, jobs: &[J], cause: Option<Cause<'_>>) -> Result<(), EnqueueError> {
     let mut by_queue: Vec<NewJobs> = Vec::new();
+    let mut causes = Vec::new();
     for job in jobs {
-        let NewJob { queue, task } = NewJob::of(job)?;
+        let id = Ulid::generate().to_string();
+        if let Some(cause) = cause.or_else(|| job.cause()) {
+            causes.push(CausedBy { task_id: id.clone(), kind: cause.kind(), cause: cause.id().to_owned() });
+        }
+        let NewJob { queue, task } = NewJob::of(job, &id)?;
         match by_queue.iter_mut().find(|group| group.queue == queue) {
             Some(group) => group.tasks.push(task),
             None => by_queue.push(NewJobs { queue, tasks: vec![task] }),
@@ -103,5 +185,5 @@ pub async fn enqueue<J: Job, C: EnqueueOn>(conn: &mut C, jobs: &[J]) -> Result<(
     if by_queue.is_empty() {
         return Ok(());
     }
-    conn.store(by_queue).await
+    conn.store(by_queue, causes).await
 }

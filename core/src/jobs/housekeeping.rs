@@ -17,6 +17,9 @@ pub const KEEP_FINISHED: Duration = Duration::from_secs(14 * 24 * 3600);
 /// other than the webhook endpoint): the sweep queues it.
 pub const SWEEP_AFTER: Duration = Duration::from_secs(10);
 
+/// The schedule that queues certificate renewals (the cause its jobs record).
+pub const CERTIFICATE_RENEWALS: &str = "certificate_renewals";
+
 /// What the periodic jobs need besides the database (from the configuration).
 #[derive(Debug, Clone)]
 pub struct Periodic {
@@ -44,7 +47,7 @@ pub fn schedules(periodic: &Periodic) -> Vec<Schedule> {
     vec![
         Schedule::new("dispatch_sweep", "*/30 * * * * *", |db| async move { dispatch_sweep(&db).await.map(|_| ()) }),
         Schedule::new("cleanup", "0 17 * * * *", |db| async move { cleanup(&db).await }),
-        Schedule::new("certificate_renewals", "0 41 */6 * * *", move |db| async move {
+        Schedule::new(CERTIFICATE_RENEWALS, "0 41 */6 * * *", move |db| async move {
             crate::custom_domains::queue_renewals(&db, renew_before).await?;
             Ok(())
         }),
@@ -137,9 +140,11 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM scheduler_ticks WHERE tick_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM schedule_requests WHERE claimed_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM nodes WHERE heartbeat_at < $1").bind(horizon).execute(pool).await?;
+        sqlx::query("DELETE FROM job_causes WHERE created_at < $1").bind(horizon).execute(pool).await?;
         anyhow::Ok(())
     })?;
     crate::exports::expire(db).await?;
+    crate::webhooks::refused::trim(db, horizon).await?;
     if let Db::Sqlite(pool) = db {
         // Keeps the planner statistics current (see `jobs::schema`); cheap when nothing changed.
         sqlx::query("PRAGMA optimize").execute(pool).await?;

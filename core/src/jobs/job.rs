@@ -28,6 +28,12 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
         Self::QUEUES[0]
     }
 
+    /// What set this job off, when the job itself knows (an event's processing names its
+    /// event); otherwise the caller says ([`super::enqueue_because`]) or nothing is recorded.
+    fn cause(&self) -> Option<super::Cause<'_>> {
+        None
+    }
+
     /// Does the work. Must be idempotent: a job can run again after a crash or on another node.
     fn run(&self, ctx: &JobContext) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }

@@ -34,7 +34,7 @@ mod send_email;
 pub use adopt_card::AdoptCard;
 pub use canary::Canary;
 pub use enforce_requirements::EnforceRequirements;
-pub use enqueue::{EnqueueError, EnqueueOn, enqueue};
+pub use enqueue::{Cause, EnqueueError, EnqueueOn, enqueue, enqueue_because};
 pub use export_data::ExportData;
 pub use job::{Job, JobContext, JobError, JobServices};
 pub use process_event::{CUSTOMERS_QUEUE, INVOICES_QUEUE, PAYMENTS_QUEUE, ProcessEvent, SUBSCRIPTIONS_QUEUE};

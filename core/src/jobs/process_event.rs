@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Job, JobContext, JobError};
+use super::{Cause, Job, JobContext, JobError};
 use crate::events::{self, ProcessError};
 
 /// Customer events.
@@ -40,6 +40,10 @@ impl Job for ProcessEvent {
 
     fn queue(&self) -> &'static str {
         events::queue_for(&self.event_type).unwrap_or(Self::QUEUES[0])
+    }
+
+    fn cause(&self) -> Option<Cause<'_>> {
+        Some(Cause::Event(&self.event_id))
     }
 
     async fn run(&self, ctx: &JobContext) -> Result<(), ProcessError> {

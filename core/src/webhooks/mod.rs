@@ -1,10 +1,10 @@
 //! Stripe webhook deliveries: signature verification, the envelope, the inbox that stores each
-//! delivery before it is acknowledged, the in-memory log of refused deliveries, and the stored
-//! record of unusable ones.
+//! delivery before it is acknowledged, the refused deliveries (noted in memory, written for the
+//! cluster in bounded batches), and the stored record of unusable ones.
 
 mod event;
 mod inbox;
-mod refused;
+pub mod refused;
 mod signature;
 mod unusable;
 

@@ -54,8 +54,6 @@ pub struct Settings {
     pub stripe_webhook_tolerance_seconds: u64,
     /// Largest webhook body accepted (413 above).
     pub webhook_body_limit_bytes: usize,
-    /// How many refused deliveries each process keeps for operators.
-    pub webhook_refusal_log_size: usize,
     /// Jobs run at once per queue by each worker process.
     pub worker_concurrency: usize,
     /// Jobs a worker claims per fetch.
@@ -136,7 +134,6 @@ impl Default for Settings {
             stripe_webhook_secrets: SecretString::from(""),
             stripe_webhook_tolerance_seconds: 300,
             webhook_body_limit_bytes: 1024 * 1024,
-            webhook_refusal_log_size: 1000,
             worker_concurrency: 8,
             worker_batch_size: 64,
             worker_heartbeat_seconds: 15,

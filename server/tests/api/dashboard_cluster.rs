@@ -19,12 +19,16 @@ use crate::{
     billing::{call, ok},
     helpers::{ADMIN, TestApp, client},
     on_both_databases,
+    stripe_events::{event, sample},
+    webhooks::{deliver, deliver_signed},
 };
 
 on_both_databases!(
     a_paused_queue_waits_on_every_worker_until_an_admin_resumes_it,
     a_schedule_runs_once_when_an_admin_asks_and_the_page_shows_how_it_ended,
     nodes_show_their_heartbeat_state_and_the_jobs_they_run,
+    an_event_page_shows_every_job_it_set_off_and_each_job_its_cause,
+    refused_deliveries_are_counted_for_the_cluster_in_bounded_writes,
 );
 
 async fn as_operator(app: &mut TestApp, email: &str, role: Role) {
@@ -215,4 +219,75 @@ async fn nodes_show_their_heartbeat_state_and_the_jobs_they_run(mut app: TestApp
     let stopped = node(ok(&app, "admin_nodes", &[]).await, node_name()).unwrap();
     assert_eq!(stopped["liveness"], "Stopped");
     assert_eq!(ok(&app, "admin_overview", &[]).await["nodes_alive"], 0);
+}
+
+async fn an_event_page_shows_every_job_it_set_off_and_each_job_its_cause(mut app: TestApp) {
+    // A customer of Billhook's, and Stripe's word that their renewal was paid.
+    let user =
+        app.state.accounts.upsert("chain@example.com", "customer password".into(), Role::Customer).await.unwrap();
+    billhook_core::on_db!(&app.state.db, pool => {
+        sqlx::query("INSERT INTO billing_customers (user_id, customer_id, created_at) VALUES ($1, 'cus_chain', 0)")
+            .bind(user.id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })
+    .unwrap();
+    let mut invoice = sample("invoice");
+    invoice["id"] = "in_chain".into();
+    invoice["customer"] = "cus_chain".into();
+    invoice["status"] = "paid".into();
+    invoice["amount_paid"] = 500.into();
+    invoice["billing_reason"] = "subscription_cycle".into();
+    let now = billhook_core::clock::now_ms() / 1000;
+    deliver_signed(&app, &event("evt_chain", "invoice.paid", now, invoice)).await;
+    app.start_workers();
+
+    as_operator(&mut app, "chain-viewer@example.com", Role::Viewer).await;
+    let jobs = app
+        .wait_for("the event's jobs ran", Duration::from_secs(30), || async {
+            let event = ok(&app, "admin_webhook", &[("id", "evt_chain")]).await;
+            let jobs = event["jobs"].as_array().unwrap().clone();
+            (jobs.len() == 2 && jobs.iter().all(|j| j["status"] == "Done")).then_some(jobs)
+        })
+        .await;
+    let mut queues: Vec<&str> = jobs.iter().map(|j| j["queue"].as_str().unwrap()).collect();
+    queues.sort_unstable();
+    assert_eq!(queues, ["email", "stripe.invoices"], "its processing, then the receipt it queued");
+    for job in &jobs {
+        let detail = ok(&app, "admin_job", &[("id", job["id"].as_str().unwrap())]).await;
+        assert_eq!(detail["cause"], serde_json::json!(["event", "evt_chain"]), "{detail}");
+    }
+    let page = app.get("/admin/webhooks/evt_chain").await.text().await.unwrap();
+    assert!(page.contains("Jobs it caused") && page.contains("/admin/jobs/"), "the chain on the page");
+}
+
+async fn refused_deliveries_are_counted_for_the_cluster_in_bounded_writes(mut app: TestApp) {
+    let now = billhook_core::clock::now_ms() / 1000;
+    let body = event("evt_forged", "customer.updated", now, sample("customer"));
+    let forged = format!("t={now},v1={}", "ab".repeat(32));
+    for _ in 0..45 {
+        assert_eq!(deliver(&app, &body, Some(&forged)).await.status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(deliver(&app, &body, None).await.status(), StatusCode::BAD_REQUEST);
+
+    app.signed_in_customer("refusal-curious@example.com").await;
+    assert_eq!(call(&app, "admin_refused", &[]).await.0, StatusCode::FORBIDDEN);
+    as_operator(&mut app, "refusal-viewer@example.com", Role::Viewer).await;
+    // The web node writes them within its flush interval.
+    let refused = app
+        .wait_for("the refusals are written", Duration::from_secs(20), || async {
+            let refused = ok(&app, "admin_refused", &[]).await;
+            (refused["by_reason"].as_array().unwrap().len() == 2).then_some(refused)
+        })
+        .await;
+    assert_eq!(
+        refused["by_reason"],
+        serde_json::json!([["signature_mismatch", 45], ["missing_signature", 1]]),
+        "{refused}"
+    );
+    let recent = refused["recent"].as_array().unwrap();
+    assert!(!recent.is_empty() && recent.len() <= 2 * billhook_core::webhooks::refused::SAMPLE_PER_FLUSH, "{refused}");
+    assert!(recent.iter().all(|r| r["source"] == "127.0.0.1"), "{refused}");
+    assert_eq!(ok(&app, "admin_overview", &[]).await["webhook_refusals"], 46);
 }

@@ -30,6 +30,20 @@ pub struct AttemptLine {
     pub retry_at: Option<Timestamp>,
 }
 
+#[cfg(feature = "ssr")]
+impl From<billhook_core::dashboard::jobs::Attempt> for AttemptLine {
+    fn from(a: billhook_core::dashboard::jobs::Attempt) -> Self {
+        Self {
+            attempt: a.attempt,
+            worker: a.worker,
+            started_at: Timestamp(a.started_at),
+            took_ms: a.finished_at - a.started_at,
+            error: a.error,
+            retry_at: a.retry_at.map(Timestamp),
+        }
+    }
+}
+
 /// Everything about one job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobView {
@@ -46,6 +60,8 @@ pub struct JobView {
     pub last_result: Option<String>,
     pub arguments: String,
     pub history: Vec<AttemptLine>,
+    /// What set it off: `("event", "evt_...")` or `("schedule", name)`.
+    pub cause: Option<(String, String)>,
 }
 
 /// Job `id`. Operators only.
@@ -70,18 +86,8 @@ pub async fn admin_job(id: String) -> Result<JobView, AppError> {
             done_at: d.row.done_at.map(|s| Timestamp(s * 1000)),
             last_result: d.row.last_result,
             arguments: d.arguments,
-            history: d
-                .attempts
-                .into_iter()
-                .map(|a| AttemptLine {
-                    attempt: a.attempt,
-                    worker: a.worker,
-                    started_at: Timestamp(a.started_at),
-                    took_ms: a.finished_at - a.started_at,
-                    error: a.error,
-                    retry_at: a.retry_at.map(Timestamp),
-                })
-                .collect(),
+            history: d.attempts.into_iter().map(AttemptLine::from).collect(),
+            cause: d.cause,
         })
     }
     .await;
@@ -154,6 +160,10 @@ fn JobDetail(job: JobView, act: ServerAction<JobAction>) -> impl IntoView {
                 <dt>"Runs at"</dt><dd><Time at=job.run_at /></dd>
                 <dt>"Finished"</dt><dd>{job.done_at.map(|at| view! { <Time at /> })}</dd>
                 <dt>"Last result"</dt><dd><code>{job.last_result.unwrap_or_default()}</code></dd>
+                <dt>"Caused by"</dt><dd data-testid="job-cause">{job.cause.map(|(kind, id)| match kind.as_str() {
+                    "event" => view! { "Stripe event "<a href=format!("/admin/webhooks/{id}")><code>{id.clone()}</code></a> }.into_any(),
+                    _ => view! { "schedule "<a href="/admin/schedules"><code>{id}</code></a> }.into_any(),
+                })}</dd>
             </dl>
             {can_retry.then(|| button(job.id.clone(), "retry", "Retry now"))}
             {can_discard.then(|| button(job.id.clone(), "discard", "Discard"))}
@@ -164,24 +174,30 @@ fn JobDetail(job: JobView, act: ServerAction<JobAction>) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Attempts"</h2>
-            {if job.history.is_empty() {
-                view! { <p>"No failed attempt recorded."</p> }.into_any()
-            } else {
-                view! {
-                    <Table columns=&["#", "Started", "Took", "Worker", "Error", "Next try"] testid="job-attempts">
-                        {job.history.into_iter().map(|a| view! {
-                            <tr>
-                                <td>{a.attempt}</td>
-                                <td><Time at=a.started_at /></td>
-                                <td>{format!("{} ms", a.took_ms)}</td>
-                                <td><code>{a.worker}</code></td>
-                                <td class="error">{a.error.unwrap_or_default()}</td>
-                                <td>{a.retry_at.map(|at| view! { <Time at /> })}</td>
-                            </tr>
-                        }).collect_view()}
-                    </Table>
-                }.into_any()
-            }}
+            <AttemptTable history=job.history />
         </section>
     }
+}
+
+/// A job's recorded attempts, or a line saying there is none.
+#[component]
+pub fn AttemptTable(history: Vec<AttemptLine>) -> impl IntoView {
+    if history.is_empty() {
+        return view! { <p>"No failed attempt recorded."</p> }.into_any();
+    }
+    view! {
+        <Table columns=&["#", "Started", "Took", "Worker", "Error", "Next try"] testid="job-attempts">
+            {history.into_iter().map(|a| view! {
+                <tr>
+                    <td>{a.attempt}</td>
+                    <td><Time at=a.started_at /></td>
+                    <td>{format!("{} ms", a.took_ms)}</td>
+                    <td><code>{a.worker}</code></td>
+                    <td class="error">{a.error.unwrap_or_default()}</td>
+                    <td>{a.retry_at.map(|at| view! { <Time at /> })}</td>
+                </tr>
+            }).collect_view()}
+        </Table>
+    }
+    .into_any()
 }

@@ -10,6 +10,7 @@ mod jobs_bulk;
 mod nodes;
 mod outbox;
 mod overview;
+mod refused;
 mod sandbox;
 mod sandbox_activity;
 mod schedules;
@@ -36,6 +37,7 @@ pub fn DashboardRoutes() -> impl MatchNestedRoutes + Clone {
             <Route path=path!("outbox") view=outbox::OutboxPage />
             <Route path=path!("webhooks") view=webhooks::WebhooksPage />
             <Route path=path!("webhooks/:id") view=webhook::WebhookPage />
+            <Route path=path!("refused") view=refused::RefusedPage />
             <Route path=path!("audit") view=audit::AuditPage />
             <Route path=path!("jobs") view=jobs::JobsPage />
             <Route path=path!("jobs/bulk") view=jobs_bulk::JobsBulkPage />
@@ -57,6 +59,7 @@ fn AdminNav() -> impl IntoView {
                 <nav class="account-nav" aria-label="Operations">
                     <A href="/admin" exact=true>"Overview"</A>
                     <A href="/admin/webhooks">"Webhooks"</A>
+                    <A href="/admin/refused">"Refused"</A>
                     <A href="/admin/jobs">"Jobs"</A>
                     <A href="/admin/schedules">"Schedules"</A>
                     <A href="/admin/nodes">"Nodes"</A>

@@ -275,7 +275,7 @@ fn Overview(data: AdminOverviewData, pause: ServerAction<QueuePause>, refresh: u
         <p>
             <span data-testid="webhooks-received">{data.webhooks_received.iter().sum::<i64>()}</span>" events received, "
             <span data-testid="webhook-duplicates">{data.webhook_duplicates}</span>" repeated deliveries, "
-            <span data-testid="webhook-refusals">{data.webhook_refusals}</span>" refused as unusable. "
+            <a href="/admin/refused"><span data-testid="webhook-refusals">{data.webhook_refusals}</span>" refused"</a>". "
             <a href="/admin/webhooks">"All webhooks"</a>
         </p>
         <BarChart

@@ -1,6 +1,6 @@
 //! `/admin/webhooks/{event id}`: one stored event - its payload as Stripe sent it (indented), the
-//! delivery's headers, how often and when it arrived, where its processing stands - and, for
-//! admins, "Process again".
+//! delivery's headers, how often and when it arrived, where its processing stands, the jobs it
+//! set off with every attempt - and, for admins, "Process again".
 
 use billhook_model::{EventStatus, Timestamp};
 use leptos::prelude::*;
@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
+use super::job::{AttemptLine, AttemptTable};
 use crate::{
     AppError,
     components::{
@@ -40,18 +41,46 @@ pub struct EventView {
     pub queue: Option<String>,
     pub headers: Vec<(String, String)>,
     pub payload: String,
+    /// The jobs it set off (its processing, then what that queued), each with its attempts.
+    pub jobs: Vec<CausedJob>,
+}
+
+/// A job an event set off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CausedJob {
+    pub id: String,
+    pub queue: String,
+    pub status: String,
+    pub dead: bool,
+    pub history: Vec<AttemptLine>,
 }
 
 /// Stored event `id`. Operators only.
 #[server(endpoint = "admin_webhook")]
 pub async fn admin_webhook(id: String) -> Result<EventView, AppError> {
-    use billhook_core::dashboard::webhooks;
+    use billhook_core::{
+        dashboard::{jobs, webhooks},
+        jobs::Cause,
+    };
 
     use crate::ssr::{fail, require_operator, state};
     let result: Result<_, AppError> = async {
         require_operator()?;
-        let d = webhooks::detail(&state()?.db, &id).await?.ok_or(AppError::NotFound)?;
+        let db = &state()?.db;
+        let d = webhooks::detail(db, &id).await?.ok_or(AppError::NotFound)?;
+        let jobs = jobs::caused_by(db, Cause::Event(&id))
+            .await?
+            .into_iter()
+            .map(|(row, attempts)| CausedJob {
+                dead: row.is_dead(),
+                id: row.id,
+                queue: row.queue,
+                status: row.status,
+                history: attempts.into_iter().map(AttemptLine::from).collect(),
+            })
+            .collect();
         Ok(EventView {
+            jobs,
             id: d.row.id,
             event_type: d.row.event_type,
             status: d.row.status,
@@ -138,6 +167,26 @@ fn EventDetail(event: EventView, again: ServerAction<ProcessAgain>) -> impl Into
                     <button type="submit" data-testid="process-again">"Process again"</button>
                 </ActionForm>
             })}
+        </section>
+        <section class="card">
+            <h2>"Jobs it caused"</h2>
+            {if event.jobs.is_empty() {
+                view! { <p>"None recorded."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="caused" data-testid="caused-jobs">
+                        {event.jobs.into_iter().map(|job| view! {
+                            <li data-testid="caused-job">
+                                <a href=format!("/admin/jobs/{}", job.id)><code>{job.id.clone()}</code></a>
+                                " on "<code>{job.queue}</code>": "
+                                <span data-testid="caused-job-status">{job.status}</span>
+                                {job.dead.then_some(" (dead)")}
+                                <AttemptTable history=job.history />
+                            </li>
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
         </section>
         <section class="card">
             <h2>"Headers"</h2>
