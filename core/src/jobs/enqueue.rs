@@ -128,8 +128,9 @@ impl EnqueueOn for SqliteConnection {
         for NewJobs { queue, tasks } in jobs {
             apalis_sqlite::queries::push_tasks(&mut *self, queue, &tasks).await?;
         }
-        if !causes.is_empty() {
-            causes_insert::<sqlx::Sqlite>(&causes).build().execute(&mut *self).await?;
+        // A statement's bind parameters are bounded (4 per row).
+        for chunk in causes.chunks(1000) {
+            causes_insert::<sqlx::Sqlite>(chunk).build().execute(&mut *self).await?;
         }
         Ok(())
     }
@@ -140,8 +141,9 @@ impl EnqueueOn for PgConnection {
         for NewJobs { queue, tasks } in jobs {
             apalis_postgres::queries::push_tasks(&mut *self, queue, tasks).await?;
         }
-        if !causes.is_empty() {
-            causes_insert::<sqlx::Postgres>(&causes).build().execute(&mut *self).await?;
+        // A statement's bind parameters are bounded (4 per row).
+        for chunk in causes.chunks(1000) {
+            causes_insert::<sqlx::Postgres>(chunk).build().execute(&mut *self).await?;
         }
         Ok(())
     }
