@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod exports;
 pub mod jobs;
+pub mod load;
 pub mod nodes;
 pub mod sessions;
 pub mod stripe_api;

@@ -1,5 +1,5 @@
 //! The `billhook` command line: `serve`, `migrate`, `create-admin`, `add-domain`, `seed-demo`,
-//! `stripe sync-catalog`, `canary`.
+//! `seed-load`, `stripe sync-catalog`, `canary`.
 
 use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
@@ -50,6 +50,10 @@ pub enum Command {
     },
     /// Create (or reset) the demo admin and demo customer and print their credentials.
     SeedDemo,
+    /// Fill a fresh database with a busy cluster's weeks of jobs and webhook events, to measure
+    /// the dashboard at scale (scripts/bench-dashboard). Not for a database in use: it sets the
+    /// state of every job in it.
+    SeedLoad(LoadSize),
     /// Stripe chores.
     Stripe {
         #[command(subcommand)]
@@ -72,6 +76,17 @@ pub enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+}
+
+/// What `seed-load` writes.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct LoadSize {
+    /// Jobs, in realistic states over the last week.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub jobs: u64,
+    /// Stored webhook events, in every status over the last two weeks.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
 }
 
 /// `billhook stripe ...`.
@@ -146,6 +161,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 state.accounts.upsert(email, password.to_string(), role).await?;
                 println!("demo {:<8}  e-mail: {email:<22} password: {password}", role.as_str());
             }
+            Ok(())
+        }
+        Command::SeedLoad(size) => {
+            let db = startup::open_database(&settings).await?;
+            db.migrate().await?;
+            let started = std::time::Instant::now();
+            let seeded = billhook_core::load::seed(&db, size.jobs, size.events, |done| {
+                if (done.jobs + done.events) % 100_000 == 0 {
+                    eprintln!("seed-load: {} events, {} jobs", done.events, done.jobs);
+                }
+            })
+            .await?;
+            println!("seeded {} webhook events and {} jobs in {:.0?}", seeded.events, seeded.jobs, started.elapsed());
             Ok(())
         }
         Command::Stripe { command: StripeCommand::SyncCatalog } => {
