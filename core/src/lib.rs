@@ -11,6 +11,7 @@
 //! - [`error`]: which error type each layer returns, and who logs it.
 
 pub mod accounts;
+pub mod activity;
 pub mod billing;
 pub mod canary;
 pub mod clock;

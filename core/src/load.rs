@@ -190,6 +190,30 @@ async fn settle_jobs(db: &Db, now_ms: i64) -> anyhow::Result<()> {
             at = if postgres { "EXTRACT(EPOCH FROM run_at)::bigint" } else { "run_at" },
         );
         sqlx::query(sqlx::AssertSqlSafe(attempts)).execute(pool).await?;
+        // The per-minute counts the nodes would have written for all this (see `activity`).
+        let minute_of_done = if postgres { "EXTRACT(EPOCH FROM done_at)::bigint / 60 * 60000" } else { "done_at / 60 * 60000" };
+        let counts = [
+            format!(
+                "INSERT INTO activity_counts (kind, minute, node, label, count) \
+                 SELECT 'job_done', {minute_of_done}, 'seed-load', job_type, COUNT(*) FROM {table} \
+                 WHERE status = 'Done' GROUP BY 2, 4"
+            ),
+            "INSERT INTO activity_counts (kind, minute, node, label, count) \
+             SELECT 'job_failed', finished_at / 60000 * 60000, 'seed-load', queue, COUNT(*) FROM job_attempts \
+             WHERE worker = 'load@seed-0' GROUP BY 2, 4"
+                .to_owned(),
+            "INSERT INTO activity_counts (kind, minute, node, label, count) \
+             SELECT 'webhook_received', received_at / 60000 * 60000, 'seed-load', '', COUNT(*) FROM webhook_events \
+             WHERE id LIKE 'evt_load_%' GROUP BY 2"
+                .to_owned(),
+            "INSERT INTO activity_counts (kind, minute, node, label, count) \
+             SELECT 'webhook_repeated', received_at / 60000 * 60000, 'seed-load', '', CAST(SUM(delivery_count - 1) AS BIGINT) \
+             FROM webhook_events WHERE id LIKE 'evt_load_%' AND delivery_count > 1 GROUP BY 2"
+                .to_owned(),
+        ];
+        for statement in counts {
+            sqlx::query(sqlx::AssertSqlSafe(statement)).execute(pool).await?;
+        }
         anyhow::Ok(())
     })?;
     Ok(())

@@ -84,6 +84,8 @@ pub struct Application {
     sandbox: Option<(billhook_sandbox::Sandbox, billhook_sandbox::DeliveryOptions)>,
     /// The refused deliveries this node notes, written for the cluster while it serves.
     refused: (RefusedDeliveries, Db),
+    /// What this node's webhook inbox stored, counted for the dashboard's charts.
+    tally: billhook_core::activity::Tally,
 }
 
 impl Application {
@@ -115,8 +117,9 @@ impl Application {
             state.sandbox = Some(sandbox);
         }
         let refused = (state.webhooks.refused.clone(), state.db.clone());
+        let tally = state.webhooks.inbox.tally().clone();
         let router = http::router(settings, state);
-        Ok(Self { listener, router, port, sandbox: deliveries, refused })
+        Ok(Self { listener, router, port, sandbox: deliveries, refused, tally })
     }
 
     pub fn port(&self) -> u16 {
@@ -130,7 +133,9 @@ impl Application {
             tokio::spawn(sandbox.deliver_until(options, shutdown.clone()));
         }
         let (refused, db) = self.refused;
-        tokio::spawn(refused.flush_until(db, node_name(), refused::FLUSH_EVERY, shutdown.clone()));
+        tokio::spawn(refused.flush_until(db.clone(), node_name(), refused::FLUSH_EVERY, shutdown.clone()));
+        let every = billhook_core::activity::FLUSH_EVERY;
+        tokio::spawn(self.tally.flush_until(db, node_name(), every, shutdown.clone()));
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await

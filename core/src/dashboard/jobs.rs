@@ -38,6 +38,18 @@ macro_rules! push_filter {
     }};
 }
 
+/// Keeps the rows after keyset cursor `$before` (newest first), `$run_at` being the run time
+/// in unix seconds in this dialect.
+macro_rules! push_before {
+    ($query:expr, $before:expr, $run_at:expr) => {{
+        if let Some(cursor) = $before {
+            $query.push(format!(" AND ({} < ", $run_at)).push_bind(cursor.at);
+            $query.push(format!(" OR ({} = ", $run_at)).push_bind(cursor.at);
+            $query.push(" AND id < ").push_bind(cursor.id.clone()).push("))");
+        }
+    }};
+}
+
 /// One job row, as the list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct JobRow {
@@ -84,23 +96,60 @@ pub async fn list(
     let limit = limit.clamp(1, 200);
     let postgres = matches!(db, Db::Postgres(_));
     let run_at = if postgres { "EXTRACT(EPOCH FROM run_at)::bigint" } else { "run_at" };
+    // A value inside the arguments has no index: such a search reads the next
+    // ARGUMENT_SEARCH_DEPTH jobs (newest first) that the other filters match, a page at a time.
+    let (outer, inner) = match &filter.argument {
+        Some(argument) => (
+            JobFilter { argument: Some(argument.clone()), ..JobFilter::default() },
+            Some(JobFilter { argument: None, ..filter.clone() }),
+        ),
+        None => (filter.clone(), None),
+    };
+    let table = table(postgres);
     let mut rows: Vec<JobRow> = on_db!(db, pool => {
         let mut query = query_builder(pool, db.sql(&LIST));
         query.push(" WHERE 1 = 1");
-        push_filter!(query, filter, postgres);
-        if let Some(cursor) = before {
-            query.push(format!(" AND ({run_at} < ")).push_bind(cursor.at);
-            query.push(format!(" OR ({run_at} = ")).push_bind(cursor.at);
-            query.push(" AND id < ").push_bind(cursor.id.clone()).push("))");
+        if let Some(inner) = &inner {
+            query.push(format!(" AND id IN (SELECT id FROM {table} WHERE 1 = 1"));
+            push_filter!(query, inner, postgres);
+            push_before!(query, before, run_at);
+            query.push(" ORDER BY run_at DESC, id DESC LIMIT ").push_bind(ARGUMENT_SEARCH_DEPTH).push(")");
+        } else {
+            push_before!(query, before, run_at);
         }
+        push_filter!(query, outer, postgres);
         query.push(" ORDER BY run_at DESC, id DESC LIMIT ").push_bind(limit + 1);
         query.build_query_as().fetch_all(pool).await
     })?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next = if more { rows.last().map(|r| Cursor { at: r.run_at, id: r.id.clone() }) } else { None };
+    let next = match (more, &inner) {
+        (true, _) => rows.last().map(|r| Cursor { at: r.run_at, id: r.id.clone() }),
+        // Every match of this window is shown: the next page searches the window after it.
+        (false, Some(inner)) => window_end(db, inner, before).await?,
+        (false, None) => None,
+    };
     Ok((rows, next))
+}
+
+/// How many jobs one page of an argument search reads.
+pub const ARGUMENT_SEARCH_DEPTH: i64 = 50_000;
+
+/// The last job of the argument-search window `filter` and `before` give, if the window is full
+/// (older jobs remain to be searched).
+async fn window_end(db: &Db, filter: &JobFilter, before: Option<&Cursor>) -> Result<Option<Cursor>, DashboardError> {
+    let postgres = matches!(db, Db::Postgres(_));
+    let run_at = if postgres { "EXTRACT(EPOCH FROM run_at)::bigint" } else { "run_at" };
+    let table = table(postgres);
+    let last: Option<(i64, String)> = on_db!(db, pool => {
+        let mut query = query_builder(pool, &format!("SELECT {run_at}, id FROM {table} WHERE 1 = 1"));
+        push_filter!(query, filter, postgres);
+        push_before!(query, before, run_at);
+        query.push(" ORDER BY run_at DESC, id DESC LIMIT 1 OFFSET ").push_bind(ARGUMENT_SEARCH_DEPTH - 1);
+        query.build_query_as().fetch_optional(pool).await
+    })?;
+    Ok(last.map(|(at, id)| Cursor { at, id }))
 }
 
 /// One attempt Billhook recorded (a failed one, with its error).

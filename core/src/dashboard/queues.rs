@@ -1,18 +1,26 @@
-//! The overview: per queue, its jobs by state, the age of its oldest waiting job, whether it is
-//! paused, and how many jobs finished and how many attempts failed in each bucket of a chart
-//! window; the webhooks received, repeated and refused in that window; the nodes alive. And
-//! pausing or resuming a queue.
-
-use std::collections::BTreeMap;
+//! The overview: per queue, how many of its jobs wait, run, retry and are dead (counted up to
+//! [`COUNT_CAP`] each: a bounded read however long the queue), since when its oldest waiting job
+//! is due, whether it is paused, and the jobs finished and attempts failed in each bucket of a
+//! chart window; the webhooks received, repeated and refused in that window; the nodes alive.
+//! The charts read the per-minute counts the nodes write (`crate::activity`), never the jobs or
+//! events themselves, so a week of a million jobs is a few thousand rows. And pausing or
+//! resuming a queue.
 
 use billhook_model::ChartWindow;
 
 use super::{Actor, DashboardError, audit};
 use crate::{
+    activity::{self, Activity},
     db::{Db, Sql},
     jobs::pauses::{self, Pause},
     on_db,
 };
+
+/// A state's count stops at this (and shows as "10,000+"): the read stays bounded.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// The states the overview counts, in its columns' order.
+pub const COUNTED_STATES: [&str; 5] = ["Pending", "Queued", "Running", "Failed", "Killed"];
 
 /// One queue on the overview.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +28,8 @@ pub struct QueueSummary {
     pub queue: String,
     /// The job it carries.
     pub job: String,
-    /// Jobs by apalis state (`Pending`, `Running`, ...); a state with none is absent.
-    pub by_state: BTreeMap<String, i64>,
+    /// Jobs in each of [`COUNTED_STATES`], each at most `COUNT_CAP + 1`.
+    pub by_state: [i64; 5],
     /// When the oldest job waiting to run became due (unix seconds).
     pub oldest_waiting: Option<i64>,
     pub paused: Option<Pause>,
@@ -34,9 +42,9 @@ pub struct QueueSummary {
 /// The webhooks of the window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WebhookSummary {
-    /// Distinct events first received in the window, per bucket.
+    /// Events stored for the first time, per bucket.
     pub received: Vec<i64>,
-    /// Repeated deliveries of those events (Stripe's retries and duplicates).
+    /// Repeated deliveries of events already stored (Stripe's retries and duplicates).
     pub duplicates: i64,
     /// Deliveries refused (bad or missing signature, stale, too large, unusable), all nodes.
     pub refused: i64,
@@ -52,26 +60,28 @@ pub struct Overview {
     pub nodes_alive: i64,
 }
 
-const BY_STATE: Sql = Sql {
-    sqlite: "SELECT job_type, status, COUNT(*) FROM Jobs GROUP BY job_type, status",
-    postgres: "SELECT job_type, status, COUNT(*) FROM apalis.jobs GROUP BY job_type, status",
+/// One queue's counted states (capped, `$2`) and the due time of its oldest waiting job.
+const QUEUE_STATE: Sql = Sql {
+    sqlite: "SELECT \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM Jobs WHERE job_type = $1 AND status = 'Pending' LIMIT $2)), \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM Jobs WHERE job_type = $1 AND status = 'Queued' LIMIT $2)), \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM Jobs WHERE job_type = $1 AND status = 'Running' LIMIT $2)), \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM Jobs WHERE job_type = $1 AND status = 'Failed' LIMIT $2)), \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM Jobs WHERE job_type = $1 AND status = 'Killed' LIMIT $2)), \
+               (SELECT MIN(run_at) FROM Jobs WHERE job_type = $1 AND status = 'Pending')",
+    postgres: "SELECT \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM apalis.jobs WHERE job_type = $1 AND status = 'Pending' LIMIT $2) a), \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM apalis.jobs WHERE job_type = $1 AND status = 'Queued' LIMIT $2) b), \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM apalis.jobs WHERE job_type = $1 AND status = 'Running' LIMIT $2) c), \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM apalis.jobs WHERE job_type = $1 AND status = 'Failed' LIMIT $2) d), \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM apalis.jobs WHERE job_type = $1 AND status = 'Killed' LIMIT $2) e), \
+               (SELECT EXTRACT(EPOCH FROM MIN(run_at))::bigint FROM apalis.jobs WHERE job_type = $1 AND status = 'Pending')",
 };
 
-const OLDEST_WAITING: Sql = Sql {
-    sqlite: "SELECT job_type, MIN(run_at) FROM Jobs WHERE status = 'Pending' GROUP BY job_type",
-    postgres: "SELECT job_type, EXTRACT(EPOCH FROM MIN(run_at))::bigint FROM apalis.jobs \
-               WHERE status = 'Pending' GROUP BY job_type",
-};
+type QueueState = (i64, i64, i64, i64, i64, Option<i64>);
 
-/// Finished jobs per queue and bucket (`$1`: the window's start, unix s; `$2`: a bucket, s).
-const DONE: Sql = Sql {
-    sqlite: "SELECT job_type, (done_at - $1) / $2, COUNT(*) FROM Jobs \
-             WHERE status = 'Done' AND done_at >= $1 GROUP BY 1, 2",
-    postgres: "SELECT job_type, FLOOR((EXTRACT(EPOCH FROM done_at) - $1) / $2)::bigint, COUNT(*) FROM apalis.jobs \
-               WHERE status = 'Done' AND done_at >= to_timestamp($1) GROUP BY 1, 2",
-};
-
-/// The overview of `window` ending at `now_ms`, for `queues` (queue, job) in that order.
+/// The overview of `window` ending at `now_ms`, for `queues` (queue, job) in that order; a node
+/// is alive if it beat within `alive_within_ms`.
 pub async fn overview(
     db: &Db,
     queues: &[(&str, &str)],
@@ -83,76 +93,51 @@ pub async fn overview(
     // Buckets end at the next whole bucket after now, so a bucket's edges do not move.
     let end = (now_ms / bucket_ms + 1) * bucket_ms;
     let since = end - window.span_ms();
-    let (since_s, bucket_s) = (since / 1000, bucket_ms / 1000);
-
-    let by_state: Vec<(String, String, i64)> =
-        on_db!(db, pool => sqlx::query_as(db.sql(&BY_STATE)).fetch_all(pool).await)?;
-    let oldest: Vec<(String, Option<i64>)> =
-        on_db!(db, pool => sqlx::query_as(db.sql(&OLDEST_WAITING)).fetch_all(pool).await)?;
-    let done: Vec<(String, i64, i64)> = on_db!(db, pool => {
-        sqlx::query_as(db.sql(&DONE)).bind(since_s).bind(bucket_s).fetch_all(pool).await
-    })?;
-    let failed: Vec<(String, i64, i64)> = on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT queue, (finished_at - $1) / $2, COUNT(*) FROM job_attempts WHERE finished_at >= $1 GROUP BY 1, 2",
-        )
-        .bind(since)
-        .bind(bucket_ms)
-        .fetch_all(pool)
-        .await
-    })?;
-    let paused = pauses::paused(db).await?;
-
     let buckets = window.buckets();
-    let series = |rows: &[(String, i64, i64)], queue: &str| {
+    let series = |rows: &[(String, i64, i64)], label: &str| {
         let mut counts = vec![0; buckets];
-        for (_, bucket, count) in rows.iter().filter(|(q, _, _)| q == queue) {
+        for (_, bucket, count) in rows.iter().filter(|(l, _, _)| l == label) {
             if let Some(slot) = usize::try_from(*bucket).ok().and_then(|b| counts.get_mut(b)) {
                 *slot += count;
             }
         }
         counts
     };
-    let queues = queues
-        .iter()
-        .map(|(queue, job)| QueueSummary {
+
+    let done = activity::per_bucket(db, Activity::JobDone, since, bucket_ms).await?;
+    let failed = activity::per_bucket(db, Activity::JobFailed, since, bucket_ms).await?;
+    let paused = pauses::paused(db).await?;
+    let mut summaries = Vec::with_capacity(queues.len());
+    for (queue, job) in queues {
+        let state: QueueState = on_db!(db, pool => {
+            sqlx::query_as(db.sql(&QUEUE_STATE)).bind(*queue).bind(COUNT_CAP + 1).fetch_one(pool).await
+        })?;
+        summaries.push(QueueSummary {
             queue: (*queue).to_owned(),
             job: (*job).to_owned(),
-            by_state: by_state.iter().filter(|(q, _, _)| q == queue).map(|(_, s, n)| (s.clone(), *n)).collect(),
-            oldest_waiting: oldest.iter().find(|(q, _)| q == queue).and_then(|(_, at)| *at),
+            by_state: [state.0, state.1, state.2, state.3, state.4],
+            oldest_waiting: state.5,
             paused: paused.iter().find(|p| p.queue == *queue).cloned(),
             done: series(&done, queue),
             failed: series(&failed, queue),
-        })
-        .collect();
-
-    let received: Vec<(i64, i64, i64)> = on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT (received_at - $1) / $2, COUNT(*), CAST(COALESCE(SUM(delivery_count - 1), 0) AS BIGINT) FROM webhook_events \
-             WHERE received_at >= $1 GROUP BY 1",
-        )
-        .bind(since)
-        .bind(bucket_ms)
-        .fetch_all(pool)
-        .await
-    })?;
-    let mut webhooks = WebhookSummary { received: vec![0; buckets], ..WebhookSummary::default() };
-    for (bucket, count, duplicates) in received {
-        if let Some(slot) = usize::try_from(bucket).ok().and_then(|b| webhooks.received.get_mut(b)) {
-            *slot += count;
-        }
-        webhooks.duplicates += duplicates;
+        });
     }
-    webhooks.refused = super::refusals::by_reason(db, since).await?.iter().map(|(_, n)| n).sum();
+
+    let received = activity::per_bucket(db, Activity::WebhookReceived, since, bucket_ms).await?;
+    let repeated = activity::per_bucket(db, Activity::WebhookRepeated, since, bucket_ms).await?;
+    let webhooks = WebhookSummary {
+        received: series(&received, ""),
+        duplicates: repeated.iter().map(|(_, _, n)| n).sum(),
+        refused: super::refusals::by_reason(db, since).await?.iter().map(|(_, n)| n).sum(),
+    };
     let nodes_alive = on_db!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM nodes WHERE heartbeat_at >= $1 AND stopped_at IS NULL")
             .bind(now_ms - alive_within_ms)
             .fetch_one(pool)
             .await
     })?;
-    Ok(Overview { window, since, queues, webhooks, nodes_alive })
+    Ok(Overview { window, since, queues: summaries, webhooks, nodes_alive })
 }
-
 /// Pauses (`pause`) or resumes `queue`, one of `known`, for every node; recorded in the audit
 /// log. A queue already in that state is [`DashboardError::WrongState`].
 pub async fn set_paused(

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::{Job, JobContext, JobError, JobServices, attempts::FailedAttempt, backoff, pauses::LiveWorkers};
+use crate::activity::{self, Activity, Tally};
 use crate::{clock, db::Db};
 
 /// Worker settings (from the configuration).
@@ -100,6 +101,8 @@ struct QueueWorker {
     db: Db,
     services: Arc<JobServices>,
     options: WorkerOptions,
+    /// This node's counts of finished jobs and failed attempts (the dashboard's charts).
+    tally: Tally,
 }
 
 /// The jobs to run, by queue (see `jobs::register_all`).
@@ -141,10 +144,14 @@ async fn run_task(
     let (permanent, error) = match (worker.handler)(args, ctx).await {
         // Successful attempts are not recorded (one write per job saved): apalis keeps the job
         // row as Done, and the failures before it are in `job_attempts`.
-        Ok(()) => return Ok(()),
+        Ok(()) => {
+            worker.tally.add(Activity::JobDone, worker.queue, 1);
+            return Ok(());
+        }
         Err(Failure::Permanent(error)) => (true, error),
         Err(Failure::Transient(error)) => (false, error),
     };
+    worker.tally.add(Activity::JobFailed, worker.queue, 1);
     let task_id = task_id.to_string();
     let (queue, job) = (worker.queue, worker.job);
     let retry_at_secs = (!permanent).then(|| {
@@ -208,13 +215,22 @@ pub async fn run_workers(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let services = Arc::new(services);
+    let tally = Tally::default();
+    tokio::spawn(tally.clone().flush_until(db.clone(), node_name(), activity::FLUSH_EVERY, shutdown.clone()));
     // Paused queues (the dashboard) are honoured by every node within a poll.
     let live = LiveWorkers::starting(&db).await;
     tokio::spawn(live.clone().follow(db.clone(), shutdown.clone()));
     let mut monitor = Monitor::new().on_event(move |worker, event| live.on_event(worker, event));
     for (queue, job, handler) in super::register_all(Registry::new()).queues {
-        let worker =
-            QueueWorker { queue, job, handler, db: db.clone(), services: services.clone(), options: options.clone() };
+        let worker = QueueWorker {
+            queue,
+            job,
+            handler,
+            db: db.clone(),
+            services: services.clone(),
+            options: options.clone(),
+            tally: tally.clone(),
+        };
         monitor = register(monitor, Arc::new(worker));
     }
     monitor

@@ -13,15 +13,24 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             migrator.dangerous_set_table_name("_apalis_migrations");
             migrator.run(pool).await.context("applying the job queue's SQLite migrations")?;
             steer_sqlite_planner(pool).await.context("setting the job queue's SQLite planner statistics")?;
+            sqlx::query(DASHBOARD_INDEX_SQLITE).execute(pool).await.context("indexing the jobs for the dashboard")?;
         }
         Db::Postgres(pool) => {
             apalis_postgres::PostgresStorage::setup(pool)
                 .await
                 .context("applying the job queue's PostgreSQL migrations")?;
+            sqlx::query(DASHBOARD_INDEX_POSTGRES).execute(pool).await.context("indexing the jobs for the dashboard")?;
         }
     }
     Ok(())
 }
+
+/// The dashboard's newest-first job list (`ORDER BY run_at DESC, id DESC`, keyset pages) walks
+/// this index instead of sorting a million rows (80 ms at 1,000,000 jobs without it). It is
+/// Billhook's, on apalis' table, so it is created after apalis' own migrations.
+const DASHBOARD_INDEX_SQLITE: &str = "CREATE INDEX IF NOT EXISTS billhook_jobs_run_at_id ON Jobs (run_at, id)";
+const DASHBOARD_INDEX_POSTGRES: &str =
+    "CREATE INDEX IF NOT EXISTS billhook_jobs_run_at_id ON apalis.jobs (run_at, id)";
 
 /// apalis' SQLite ack and lock statements (`UPDATE Jobs ... id IN json_each(?)` / `lock_by = ?`)
 /// are planned, without statistics, by the `lock_by` index: every ack then walks all the jobs

@@ -20,6 +20,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::EventEnvelope;
 use crate::{
+    activity::{Activity, Tally},
     db::{Db, query_builder},
     events::queue_for,
     jobs::{self, EnqueueError, ProcessEvent},
@@ -68,6 +69,8 @@ type Reply = oneshot::Sender<Result<Recorded, InboxError>>;
 #[derive(Debug, Clone)]
 pub struct WebhookInbox {
     tx: mpsc::Sender<(Delivery, Reply)>,
+    /// The events received and the deliveries repeated (the dashboard's charts).
+    tally: Tally,
 }
 
 /// Tuning for the writers.
@@ -96,10 +99,16 @@ impl WebhookInbox {
     pub fn start(db: Db, options: InboxOptions) -> Self {
         let (tx, rx) = mpsc::channel(options.queue.max(1));
         let rx = std::sync::Arc::new(Mutex::new(rx));
+        let tally = Tally::default();
         for _ in 0..options.writers.max(1) {
-            tokio::spawn(writer(db.clone(), rx.clone(), options.max_batch.max(1)));
+            tokio::spawn(writer(db.clone(), rx.clone(), options.max_batch.max(1), tally.clone()));
         }
-        Self { tx }
+        Self { tx, tally }
+    }
+
+    /// This node's counts of what it stored, for [`Tally::flush_until`].
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// Stores `delivery` durably (or says why not).
@@ -110,7 +119,7 @@ impl WebhookInbox {
     }
 }
 
-async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply)>>>, max_batch: usize) {
+async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply)>>>, max_batch: usize, tally: Tally) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut refuse_until: Option<tokio::time::Instant> = None;
     loop {
@@ -130,6 +139,11 @@ async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply
         let error = match tokio::time::timeout(WRITE_TIMEOUT, write_batch(&db, &deliveries)).await {
             Ok(Ok(outcomes)) => {
                 refuse_until = None;
+                let first = outcomes.iter().filter(|o| matches!(o, Recorded::First)).count();
+                let first = i64::try_from(first).unwrap_or(i64::MAX);
+                let all = i64::try_from(outcomes.len()).unwrap_or(i64::MAX);
+                tally.add(Activity::WebhookReceived, "", first);
+                tally.add(Activity::WebhookRepeated, "", all - first);
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }

@@ -93,7 +93,12 @@ async fn a_paused_queue_waits_on_every_worker_until_an_admin_resumes_it(mut app:
     let overview = ok(&app, "admin_overview", &[]).await;
     assert_eq!(queue(&overview, "email")["by_state"][0], waiting, "pending: {overview}");
     assert!(queue(&overview, "email")["oldest_waiting"].is_string());
-    assert_eq!(total(&queue(&overview, "system.canary")["done"]), 1, "the chart counts the finished job");
+    // The chart counts the finished job once the worker node has written its counts.
+    app.wait_for("the chart counts the finished canary", Duration::from_secs(20), || async {
+        let overview = ok(&app, "admin_overview", &[]).await;
+        (total(&queue(&overview, "system.canary")["done"]) == 1).then_some(())
+    })
+    .await;
 
     ok(&app, "admin_queue_pause", &resume).await;
     assert_eq!(call(&app, "admin_queue_pause", &resume).await.0, StatusCode::CONFLICT, "running already");

@@ -37,7 +37,8 @@ pub struct AccountSummary {
 pub struct QueueLine {
     pub queue: String,
     pub job: String,
-    /// Pending, Queued, Running, Done, Failed, Killed (as `JOB_STATES`).
+    /// Pending, Queued, Running, Failed (retrying), Killed (dead); each counted up to
+    /// `count_cap` (one more means "more").
     pub by_state: Vec<i64>,
     /// How long the oldest waiting job has been due ("4 min").
     pub oldest_waiting: Option<String>,
@@ -50,6 +51,7 @@ pub struct QueueLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminOverviewData {
     pub window: ChartWindow,
+    pub count_cap: i64,
     /// Unix ms of the first bucket.
     pub since: i64,
     pub queues: Vec<QueueLine>,
@@ -76,7 +78,6 @@ fn age(secs: i64) -> String {
 #[server(endpoint = "admin_overview")]
 pub async fn admin_overview(window: Option<String>) -> Result<AdminOverviewData, AppError> {
     use billhook_core::{clock, dashboard::queues, jobs};
-    use billhook_model::JOB_STATES;
 
     use crate::ssr::{fail, require_operator, state};
     let result: Result<_, AppError> = async {
@@ -99,12 +100,13 @@ pub async fn admin_overview(window: Option<String>) -> Result<AdminOverviewData,
             .collect();
         Ok(AdminOverviewData {
             window,
+            count_cap: queues::COUNT_CAP,
             since: overview.since,
             queues: overview
                 .queues
                 .into_iter()
                 .map(|q| QueueLine {
-                    by_state: JOB_STATES.iter().map(|s| q.by_state.get(*s).copied().unwrap_or_default()).collect(),
+                    by_state: q.by_state.to_vec(),
                     oldest_waiting: q.oldest_waiting.map(|due| age(now / 1000 - due)),
                     paused: q.paused.map(|p| (p.paused_by, Timestamp(p.paused_at))),
                     queue: q.queue,
@@ -232,9 +234,12 @@ fn Overview(data: AdminOverviewData, pause: ServerAction<QueuePause>, refresh: u
             <span data-testid="account-count">{data.account_count}</span>" accounts"
         </p>
         <h2>"Queues"</h2>
-        <Table columns=&["Queue", "Waiting", "Running", "Done", "Failed", "Dead", "Oldest waiting", "Finished / failed attempts", ""] testid="queues">
+        <Table columns=&["Queue", "Waiting", "Running", "Retrying", "Dead", "Finished", "Oldest waiting", "Finished / failed attempts", ""] testid="queues">
             {data.queues.into_iter().map(|q| {
-                let waiting = q.by_state[0] + q.by_state[1];
+                let cap = data.count_cap;
+                let count = move |n: i64| if n > cap { format!("{cap}+") } else { n.to_string() };
+                let waiting = count(q.by_state[0] + q.by_state[1]);
+                let finished: i64 = q.done.iter().sum();
                 let label = format!("{}: jobs finished and attempts failed, {}", q.queue, window.label());
                 let series = vec![
                     Series { name: "finished", class: "done", counts: q.done },
@@ -251,10 +256,10 @@ fn Overview(data: AdminOverviewData, pause: ServerAction<QueuePause>, refresh: u
                             })}
                         </td>
                         <td data-testid="waiting"><a href=link("Pending")>{waiting}</a></td>
-                        <td><a href=link("Running")>{q.by_state[2]}</a></td>
-                        <td>{q.by_state[3]}</td>
-                        <td><a href=link("Failed")>{q.by_state[4]}</a></td>
-                        <td><a href=link("Killed")>{q.by_state[5]}</a></td>
+                        <td><a href=link("Running")>{count(q.by_state[2])}</a></td>
+                        <td><a href=link("Failed")>{count(q.by_state[3])}</a></td>
+                        <td><a href=link("Killed")>{count(q.by_state[4])}</a></td>
+                        <td data-testid="finished">{finished}</td>
                         <td>{q.oldest_waiting}</td>
                         <td><BarChart series since bucket_ms label /></td>
                         <td>{admin.then(|| {
