@@ -64,20 +64,13 @@ impl Tally {
 
     /// Writes the counts every `every` until `shutdown`, then once more.
     pub async fn flush_until(self, db: Db, node: String, every: Duration, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let stopping = tokio::select! {
-                () = shutdown.cancelled() => true,
-                _ = tick.tick() => false,
-            };
-            if let Err(error) = self.flush(&db, &node).await {
+        let (tally, db, node) = (&self, &db, node.as_str());
+        crate::periodic::every_until(every, shutdown, move |_| async move {
+            if let Err(error) = tally.flush(db, node).await {
                 tracing::warn!(%error, "could not write this node's activity counts");
             }
-            if stopping {
-                return;
-            }
-        }
+        })
+        .await;
     }
 
     /// Writes the counts taken since the last flush (on failure they are put back, to be tried

@@ -25,6 +25,7 @@ pub mod exports;
 pub mod jobs;
 pub mod load;
 pub mod nodes;
+pub mod periodic;
 pub mod sessions;
 pub mod stripe_api;
 pub mod webhooks;

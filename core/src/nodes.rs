@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{clock, db::Db, on_db};
 
 /// What a process says of itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NodeInfo {
     /// [`crate::jobs::node_name`]: host, pid and start time.
     pub name: String,
@@ -42,20 +42,13 @@ impl NodeInfo {
 /// Registers `node`, then beats every `interval` until `shutdown`, when it marks itself stopped.
 /// A failed beat is logged and tried again at the next one.
 pub async fn heartbeat_until(db: Db, node: NodeInfo, interval: Duration, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            _ = tick.tick() => {}
+    let (db, node) = (&db, &node);
+    crate::periodic::every_until(interval, shutdown, move |stopping| async move {
+        if let Err(error) = beat(db, node, stopping.then(clock::now_ms)).await {
+            tracing::warn!(%error, stopping, "could not record this node's heartbeat");
         }
-        if let Err(error) = beat(&db, &node, None).await {
-            tracing::warn!(%error, "could not record this node's heartbeat");
-        }
-    }
-    if let Err(error) = beat(&db, &node, Some(clock::now_ms())).await {
-        tracing::warn!(%error, "could not record that this node stopped");
-    }
+    })
+    .await;
 }
 
 async fn beat(db: &Db, node: &NodeInfo, stopped_at: Option<i64>) -> sqlx::Result<()> {

@@ -134,7 +134,7 @@ pub async fn list(
 }
 
 /// How many jobs one page of an argument search reads.
-pub const ARGUMENT_SEARCH_DEPTH: i64 = 50_000;
+pub const ARGUMENT_SEARCH_DEPTH: i64 = 10_000;
 
 /// The last job of the argument-search window `filter` and `before` give, if the window is full
 /// (older jobs remain to be searched).

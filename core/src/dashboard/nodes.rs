@@ -4,23 +4,19 @@
 use super::DashboardError;
 use crate::{
     db::{Db, Sql},
+    nodes::NodeInfo,
     on_db,
 };
 
-/// One process.
+/// One process: what it said of itself, its last heartbeat and the jobs its workers run.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NodeRow {
-    pub name: String,
-    pub roles: String,
-    pub version: String,
-    pub host: String,
-    pub pid: i64,
+    #[sqlx(flatten)]
+    pub info: NodeInfo,
     /// Unix ms.
-    pub started_at: i64,
     pub heartbeat_at: i64,
     /// Set when it shut down cleanly.
     pub stopped_at: Option<i64>,
-    /// Jobs its workers are running.
     #[sqlx(skip)]
     pub jobs_in_flight: i64,
 }
@@ -48,7 +44,7 @@ pub async fn list(db: &Db) -> Result<Vec<NodeRow>, DashboardError> {
     let running: Vec<(String, i64)> =
         on_db!(db, pool => sqlx::query_as(db.sql(&RUNNING_BY_WORKER)).fetch_all(pool).await)?;
     for (worker, count) in running {
-        if let Some(node) = nodes.iter_mut().find(|n| node_of(&worker) == Some(n.name.as_str())) {
+        if let Some(node) = nodes.iter_mut().find(|n| node_of(&worker) == Some(n.info.name.as_str())) {
             node.jobs_in_flight += count;
         }
     }

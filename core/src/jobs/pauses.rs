@@ -121,19 +121,18 @@ impl LiveWorkers {
 
     /// Reads the paused queues every [`PAUSE_POLL`] and applies them until `shutdown`.
     pub async fn follow(self, db: Db, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(PAUSE_POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
+        let (live, db) = (&self, &db);
+        crate::periodic::every_until(PAUSE_POLL, shutdown, move |stopping| async move {
+            if stopping {
+                return;
             }
-            match paused(&db).await {
-                Ok(pauses) => self.apply(pauses.into_iter().map(|p| p.queue).collect()),
+            match paused(db).await {
+                Ok(pauses) => live.apply(pauses.into_iter().map(|p| p.queue).collect()),
                 // The last known state stands until the database answers again.
                 Err(error) => tracing::warn!(%error, "could not read the paused queues"),
             }
-        }
+        })
+        .await;
     }
 }
 

@@ -19,18 +19,25 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             apalis_postgres::PostgresStorage::setup(pool)
                 .await
                 .context("applying the job queue's PostgreSQL migrations")?;
-            sqlx::query(DASHBOARD_INDEX_POSTGRES).execute(pool).await.context("indexing the jobs for the dashboard")?;
+            for index in DASHBOARD_INDEXES_POSTGRES {
+                sqlx::query(index).execute(pool).await.context("indexing the jobs for the dashboard")?;
+            }
         }
     }
     Ok(())
 }
 
 /// The dashboard's newest-first job list (`ORDER BY run_at DESC, id DESC`, keyset pages) walks
-/// this index instead of sorting a million rows (80 ms at 1,000,000 jobs without it). It is
-/// Billhook's, on apalis' table, so it is created after apalis' own migrations.
+/// this index instead of sorting a million rows. It is Billhook's, on apalis' table, so it is
+/// created after apalis' own migrations.
 const DASHBOARD_INDEX_SQLITE: &str = "CREATE INDEX IF NOT EXISTS billhook_jobs_run_at_id ON Jobs (run_at, id)";
-const DASHBOARD_INDEX_POSTGRES: &str =
-    "CREATE INDEX IF NOT EXISTS billhook_jobs_run_at_id ON apalis.jobs (run_at, id)";
+/// The same on PostgreSQL, and one by queue and state: apalis' PostgreSQL tables index neither
+/// (only what its fetch needs), and the overview's per-queue state counts and a queue's filtered
+/// list would otherwise read the whole table (740 ms at 1,000,000 jobs; 5 ms with it).
+const DASHBOARD_INDEXES_POSTGRES: [&str; 2] = [
+    "CREATE INDEX IF NOT EXISTS billhook_jobs_run_at_id ON apalis.jobs (run_at, id)",
+    "CREATE INDEX IF NOT EXISTS billhook_jobs_queue_state ON apalis.jobs (job_type, status, run_at, id)",
+];
 
 /// apalis' SQLite ack and lock statements (`UPDATE Jobs ... id IN json_each(?)` / `lock_by = ?`)
 /// are planned, without statistics, by the `lock_by` index: every ack then walks all the jobs

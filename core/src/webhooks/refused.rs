@@ -66,21 +66,14 @@ impl RefusedDeliveries {
 
     /// Writes what was noted every `every` until `shutdown`, then once more.
     pub async fn flush_until(self, db: Db, node: String, every: Duration, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let stopping = tokio::select! {
-                () = shutdown.cancelled() => true,
-                _ = tick.tick() => false,
-            };
-            if let Err(error) = self.flush(&db, &node).await {
+        let (log, db, node) = (&self, &db, node.as_str());
+        crate::periodic::every_until(every, shutdown, move |_| async move {
+            if let Err(error) = log.flush(db, node).await {
                 // Lost: refusals are a report, not data. The counts of the next flush stand.
                 tracing::warn!(%error, "could not write the refused webhook deliveries");
             }
-            if stopping {
-                return;
-            }
-        }
+        })
+        .await;
     }
 
     /// Writes what was noted since the last flush; returns how many refusals it covered.

@@ -31,6 +31,8 @@ pub struct JobList {
     pub jobs: Vec<JobLine>,
     pub next: Option<String>,
     pub queues: Vec<String>,
+    /// For a search inside the arguments: how many jobs a page reads.
+    pub argument_depth: Option<i64>,
 }
 
 /// The jobs of `queue` in `state` whose argument at path `arg` holds `value` (each empty or
@@ -70,6 +72,7 @@ pub async fn admin_jobs(
                 })
                 .collect(),
             next: next.map(|c| c.to_string()),
+            argument_depth: filter.argument.is_some().then_some(jobs::ARGUMENT_SEARCH_DEPTH),
             queues: billhook_core::jobs::queues().into_iter().map(|(queue, _)| queue.to_owned()).collect(),
         })
     }
@@ -121,6 +124,11 @@ pub fn JobsPage() -> impl IntoView {
                 <label>"= " <input type="text" name="value" value=get("value") /></label>" "
                 <button type="submit">"Filter"</button>
             </form>
+            {list.argument_depth.map(|depth| view! {
+                <p class="hint" data-testid="argument-depth">
+                    {format!("A search inside the arguments reads {depth} jobs a page, newest first; Older searches the next {depth}.")}
+                </p>
+            })}
             <JobTable jobs=list.jobs />
             // Bulk actions take the queue and state; a search by id or argument is for finding.
             {(is_admin() && get("id").is_empty() && get("arg").is_empty()).then(|| {

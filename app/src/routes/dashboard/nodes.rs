@@ -64,12 +64,12 @@ pub async fn admin_nodes() -> Result<NodeList, AppError> {
                     (None, false) => Liveness::Alive,
                 },
                 heartbeat_age_secs: (now - n.heartbeat_at) / 1000,
-                name: n.name,
-                roles: n.roles,
-                version: n.version,
-                host: n.host,
-                pid: n.pid,
-                started_at: Timestamp(n.started_at),
+                name: n.info.name,
+                roles: n.info.roles,
+                version: n.info.version,
+                host: n.info.host,
+                pid: n.info.pid,
+                started_at: Timestamp(n.info.started_at),
                 jobs_in_flight: n.jobs_in_flight,
             })
             .collect();
