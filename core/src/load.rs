@@ -152,7 +152,9 @@ async fn enqueue_jobs(tx: &mut Tx, first: u64, count: u64) -> anyhow::Result<()>
     let mut canaries = Vec::new();
     for n in first..first + count {
         match spread(n, 5, 10) {
-            0..=6 => events.push(ProcessEvent { event_id: format!("evt_load_{n:08}"), event_type: event_type(n).into() }),
+            0..=6 => {
+                events.push(ProcessEvent { event_id: format!("evt_load_{n:08}"), event_type: event_type(n).into() })
+            }
             7 | 8 => mails.push(SendEmail::new(&format!("customer{}@example.com", n % 50_000), Template::Welcome)),
             _ => canaries.push(Canary::new(std::time::Duration::ZERO)),
         }

@@ -110,15 +110,20 @@ pub async fn list(
         let mut query = query_builder(pool, db.sql(&LIST));
         query.push(" WHERE 1 = 1");
         if let Some(inner) = &inner {
-            query.push(format!(" AND id IN (SELECT id FROM {table} WHERE 1 = 1"));
+            // PostgreSQL: an array, so the window's ids are looked up, not the table scanned.
+            let (open, close) = if postgres { (" AND id = ANY(ARRAY(", "))") } else { (" AND id IN (", ")") };
+            query.push(format!("{open}SELECT id FROM {table} WHERE 1 = 1"));
             push_filter!(query, inner, postgres);
             push_before!(query, before, run_at);
-            query.push(" ORDER BY run_at DESC, id DESC LIMIT ").push_bind(ARGUMENT_SEARCH_DEPTH).push(")");
+            query.push(" ORDER BY run_at DESC, id DESC LIMIT ").push_bind(ARGUMENT_SEARCH_DEPTH).push(close);
         } else {
             push_before!(query, before, run_at);
         }
         push_filter!(query, outer, postgres);
-        query.push(" ORDER BY run_at DESC, id DESC LIMIT ").push_bind(limit + 1);
+        // On PostgreSQL the list's `run_at` is the seconds it selects: order by the column itself,
+        // which the index has, not by that expression (a sort of every match).
+        let order = if postgres { " ORDER BY jobs.run_at DESC, jobs.id DESC LIMIT " } else { " ORDER BY run_at DESC, id DESC LIMIT " };
+        query.push(order).push_bind(limit + 1);
         query.build_query_as().fetch_all(pool).await
     })?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
