@@ -58,9 +58,18 @@ pub fn use_current_user() -> Signal<Option<SessionUser>> {
     use_context::<UserContext>().map(|c| c.0).unwrap_or_else(|| Signal::stored(None))
 }
 
-/// A `next` target is followed only if it is a path on this site (no open redirect).
+/// A `next` target is followed only if it is a path on this site (no open redirect): it starts
+/// with one `/`, holds no control character (browsers drop tabs and newlines, so `/<TAB>/evil`
+/// becomes `//evil`; a newline cannot be a header) and no backslash (read as `/`), neither as
+/// written nor percent-decoded (`/%2F/evil`, `/%5Cevil`), and is a valid URI path.
 pub fn safe_next(next: &str, default: &str) -> String {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    let decoded = percent_encoding::percent_decode_str(next).decode_utf8_lossy();
+    let clean = |text: &str| !text.chars().any(|c| c.is_control() || c == '\\');
+    let local = next.starts_with('/')
+        && !decoded.starts_with("//")
+        && clean(next)
+        && clean(&decoded)
+        && next.parse::<http::uri::PathAndQuery>().is_ok();
     if local { next.to_string() } else { default.to_string() }
 }
 
@@ -75,5 +84,22 @@ mod tests {
         assert_eq!(safe_next("//evil.example", "/"), "/");
         assert_eq!(safe_next("/\\evil.example", "/"), "/");
         assert_eq!(safe_next("", "/account"), "/account");
+        for attack in [
+            "/\tevil.example",
+            "/\t/evil.example",
+            "/\n",
+            "/\r\nLocation: https://evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/%09/evil.example",
+            "\\\\evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_next(attack, "/account"), "/account", "{attack:?}");
+        }
+        assert_eq!(safe_next("/account/billing?tab=invoices", "/"), "/account/billing?tab=invoices");
+        assert_eq!(safe_next("/admin/jobs?queue=email&state=Failed", "/"), "/admin/jobs?queue=email&state=Failed");
     }
 }

@@ -24,9 +24,27 @@ pub fn install_recorder() -> &'static PrometheusHandle {
     })
 }
 
+/// A method as a label: the standard ones by name, any other token as `other`, so a client
+/// inventing methods (`curl -X Z1`, `-X Z2`, ...) cannot add a series per request.
+fn method_label(method: &axum::http::Method) -> String {
+    use axum::http::Method;
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PATCH,
+    ];
+    if KNOWN.contains(method) { method.as_str().to_owned() } else { "other".to_owned() }
+}
+
 pub async fn track(request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     // The route pattern, not the raw path, keeps the label set small.
     let route =
         request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());

@@ -15,6 +15,7 @@ on_both_databases!(
     logging_out_ends_the_session_for_good,
     log_in_works_as_a_plain_form_post_without_javascript,
     the_session_cookie_is_http_only_and_same_site_lax,
+    log_in_never_redirects_off_the_site_nor_fails_on_a_crafted_next,
 );
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
@@ -133,4 +134,43 @@ async fn the_session_cookie_is_http_only_and_same_site_lax(app: TestApp) {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+}
+
+/// `next` as an attacker writes it: each log-in lands on the account page, none fails (a newline
+/// in a header used to panic into a 500), with JavaScript and without.
+async fn log_in_never_redirects_off_the_site_nor_fails_on_a_crafted_next(app: TestApp) {
+    app.signed_in_customer("redirected@example.com").await;
+    let attacks = [
+        "/\t/evil.example",
+        "/\tevil.example",
+        "/\n",
+        "/\r\nSet-Cookie: x=y",
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/%2F/evil.example",
+        "/%5Cevil.example",
+        "https://evil.example/",
+        "http:evil.example",
+        "javascript:alert(1)",
+    ];
+    for next in attacks {
+        for plain in [false, true] {
+            let form = [("email", "redirected@example.com"), ("password", "customer password"), ("next", next)];
+            let response = if plain {
+                app.post_plain_form("/api/log_in", &form).await
+            } else {
+                app.post_form("/api/log_in", &form).await
+            };
+            assert!(
+                response.status().is_success() || response.status().is_redirection(),
+                "{next:?}: {}",
+                response.status()
+            );
+            assert_eq!(response.headers()[header::LOCATION], "/account", "{next:?} (plain form: {plain})");
+        }
+    }
+    let form =
+        [("email", "redirected@example.com"), ("password", "customer password"), ("next", "/account/billing?tab=1")];
+    assert_eq!(app.post_form("/api/log_in", &form).await.headers()[header::LOCATION], "/account/billing?tab=1");
 }

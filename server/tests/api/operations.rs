@@ -6,6 +6,7 @@ on_both_databases!(
     health_and_readiness_answer_when_the_database_is_there,
     readiness_fails_when_the_database_is_gone,
     metrics_count_requests_by_route_and_status,
+    invented_methods_add_no_metric_series,
     an_oversized_request_body_is_refused_with_413,
 );
 
@@ -47,4 +48,16 @@ async fn an_oversized_request_body_is_refused_with_413(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A client inventing methods (`curl -X Z1`, `-X Z2`, ...) must not grow `/metrics` a series a
+/// request: unknown methods are one label, `other`.
+async fn invented_methods_add_no_metric_series(app: TestApp) {
+    for n in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("ZQX{n}").as_bytes()).unwrap();
+        app.client.request(method, app.url("/healthz")).send().await.unwrap();
+    }
+    let body = app.get("/metrics").await.text().await.unwrap();
+    assert!(!body.contains("ZQX"), "an invented method became a label");
+    assert!(body.lines().any(|l| l.starts_with("http_requests_total") && l.contains("method=\"other\"")), "{body}");
 }
