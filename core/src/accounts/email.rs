@@ -22,7 +22,10 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@');
-        if local.is_empty() || !domain_ok || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // RFC 5322's specials have no place in an unquoted address, and in a mail header they
+        // would start another part of it (`<`, `>`, `"`, `,`, ...): such an address is refused.
+        let special = |c: char| c.is_whitespace() || c.is_control() || "<>\"(),;:\\[]".contains(c);
+        if local.is_empty() || !domain_ok || email.chars().any(special) {
             return Err("that does not look like an e-mail address");
         }
         Ok(Self(email))
@@ -61,6 +64,14 @@ mod tests {
             "a da@example.com",
             "ada@ex..com",
             "a@b@c.com",
+            "ada<evil@example.com>@example.com",
+            "\"ada\"@example.com",
+            "ada@example.com>",
+            "ada,eve@example.com",
+            "ada;eve@example.com",
+            "ada(x)@example.com",
+            "ada\\@example.com",
+            "ada@[127.0.0.1]",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }

@@ -9,13 +9,14 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready: the database answers and every migration has been applied.
+/// Ready: the database answers and every migration has been applied. Why not is logged, not
+/// told: the endpoint is public, and a database's error text names hosts, users and paths.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.check_ready().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready", "reason": e.to_string() })))
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready" })))
         }
     }
 }

@@ -53,7 +53,15 @@ async fn signing_up_twice_with_one_address_is_refused(app: TestApp) {
 }
 
 async fn an_implausible_address_or_a_short_password_is_refused(app: TestApp) {
-    for (email, password) in [("not-an-address", "long enough password"), ("short@example.com", "short")] {
+    let attacks = [
+        ("not-an-address", "long enough password"),
+        ("short@example.com", "short"),
+        // Header specials: in a mail's `To:` they would start another recipient or part.
+        ("ada<evil@example.com>@example.com", "long enough password"),
+        ("\"ada\"@example.com", "long enough password"),
+        ("ada,eve@example.com", "long enough password"),
+    ];
+    for (email, password) in attacks {
         let response = app.sign_up(email, password).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{email}");
     }

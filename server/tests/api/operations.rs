@@ -21,6 +21,8 @@ async fn readiness_fails_when_the_database_is_gone(app: TestApp) {
     app.state.db.close().await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = ready.text().await.unwrap();
+    assert_eq!(body, r#"{"status":"not ready"}"#, "the reason is logged, not told");
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK, "alive all the same");
 }
 
