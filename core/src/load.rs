@@ -5,6 +5,7 @@
 //! types in every status spread over two weeks. Jobs go through [`jobs::enqueue`] (apalis'
 //! own insert), then take their state in bulk; events are inserted as the inbox writes them.
 
+use billhook_model::EventStatus;
 use serde_json::json;
 
 use crate::{
@@ -103,10 +104,10 @@ async fn insert_events(tx: &mut Tx, first: u64, count: u64, now_ms: i64) -> anyh
             let received_at = now_ms - i64::try_from(spread(n, 2, TWO_WEEKS_MS)).unwrap_or_default();
             let object = format!("{}_load_{}", if kind.starts_with("invoice") { "in" } else { "cus" }, n % 50_000);
             let status = match (kind, spread(n, 3, 1000)) {
-                ("product.updated", _) => "ignored",
-                (_, 0..=9) => "failed",
-                (_, 10..=14) => "queued",
-                _ => "processed",
+                ("product.updated", _) => EventStatus::Ignored,
+                (_, 0..=9) => EventStatus::Failed,
+                (_, 10..=14) => EventStatus::Queued,
+                _ => EventStatus::Processed,
             };
             let id = format!("evt_load_{n:08}");
             let payload = json!({
@@ -136,10 +137,10 @@ async fn insert_events(tx: &mut Tx, first: u64, count: u64, now_ms: i64) -> anyh
                 .push_bind(*at)
                 .push_bind(*at)
                 .push_bind(*deliveries)
-                .push_bind(*status)
+                .push_bind(status.as_str())
                 .push_bind(*at + 40)
-                .push_bind(i64::from(*status == "processed"))
-                .push_bind((*status == "failed").then_some("the handler failed: database is locked"));
+                .push_bind(i64::from(*status == EventStatus::Processed))
+                .push_bind((*status == EventStatus::Failed).then_some("the handler failed: database is locked"));
         });
         insert.build().execute(&mut *conn).await.map(|_| ())
     })?;

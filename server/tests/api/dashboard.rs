@@ -22,7 +22,7 @@ on_both_databases!(
 );
 
 /// Signs `app` in afresh as `email` with `role`.
-async fn as_operator(app: &mut TestApp, email: &str, role: Role) {
+pub async fn as_operator(app: &mut TestApp, email: &str, role: Role) {
     app.state.accounts.upsert(email, "operator password".into(), role).await.unwrap();
     app.client = client();
     assert_eq!(app.log_in(email, "operator password").await.status(), StatusCode::OK);

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     billing::{call, ok},
+    dashboard::as_operator,
     helpers::{ADMIN, TestApp, client},
     on_both_databases,
     stripe_events::{event, sample},
@@ -30,12 +31,6 @@ on_both_databases!(
     an_event_page_shows_every_job_it_set_off_and_each_job_its_cause,
     refused_deliveries_are_counted_for_the_cluster_in_bounded_writes,
 );
-
-async fn as_operator(app: &mut TestApp, email: &str, role: Role) {
-    app.state.accounts.upsert(email, "operator password".into(), role).await.unwrap();
-    app.client = client();
-    assert_eq!(app.log_in(email, "operator password").await.status(), StatusCode::OK);
-}
 
 async fn as_admin(app: &mut TestApp) {
     app.client = client();
@@ -185,7 +180,11 @@ async fn nodes_show_their_heartbeat_state_and_the_jobs_they_run(mut app: TestApp
     let long_ago =
         tokio::spawn(heartbeat_until(app.state.db.clone(), gone, Duration::from_secs(3600), CancellationToken::new()));
     // The gone node beat once, an hour ago as far as the page can tell.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.wait_for("the gone node's one beat", Duration::from_secs(10), || async {
+        let nodes = billhook_core::dashboard::nodes::list(&app.state.db).await.unwrap();
+        nodes.iter().any(|n| n.info.name == "long-gone-node").then_some(())
+    })
+    .await;
     long_ago.abort();
     billhook_core::on_db!(&app.state.db, pool => {
         sqlx::query("UPDATE nodes SET heartbeat_at = heartbeat_at - 3600000 WHERE name = 'long-gone-node'")
