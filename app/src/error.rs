@@ -60,6 +60,11 @@ pub enum AppError {
     WrongCredentials,
     #[error("Too many failed log-ins. Try again {}.", retry_in(.retry_after_secs))]
     Throttled { retry_after_secs: Option<u64> },
+    #[error("Too many sign-ups from your network. Try again {}.", retry_in(.retry_after_secs))]
+    SignUpsThrottled { retry_after_secs: Option<u64> },
+    /// Too much work at once (password checks queued too long): nothing was changed.
+    #[error("The server is busy. Please try again in a moment.")]
+    Busy,
     #[error("This plan needs an active {} subscription first.", or_another(.required))]
     PlanRequires { required: Option<String> },
     #[error("You already have this plan.")]
@@ -106,7 +111,7 @@ fn retry_in(secs: &Option<u64>) -> String {
 
 impl AppError {
     /// Every variant, without details (what [`AppError::from_code`] can rebuild).
-    const CODED: [Self; 21] = [
+    const CODED: [Self; 23] = [
         Self::InvalidEmail,
         Self::InvalidPassword,
         Self::InvalidDomain,
@@ -115,6 +120,8 @@ impl AppError {
         Self::DomainTaken,
         Self::WrongCredentials,
         Self::Throttled { retry_after_secs: None },
+        Self::SignUpsThrottled { retry_after_secs: None },
+        Self::Busy,
         Self::PlanRequires { required: None },
         Self::AlreadySubscribed,
         Self::UnknownPlan,
@@ -146,10 +153,10 @@ impl AppError {
             | Self::StalePreview
             | Self::NoHandler
             | Self::WrongState => StatusCode::CONFLICT,
-            Self::PaymentsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PaymentsUnavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::WrongCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled { .. } | Self::SignUpsThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -167,6 +174,8 @@ impl AppError {
             Self::DomainTaken => "domain_taken",
             Self::WrongCredentials => "wrong_credentials",
             Self::Throttled { .. } => "throttled",
+            Self::SignUpsThrottled { .. } => "signups_throttled",
+            Self::Busy => "busy",
             Self::PlanRequires { .. } => "plan_requires",
             Self::AlreadySubscribed => "already_subscribed",
             Self::UnknownPlan => "unknown_plan",
@@ -227,6 +236,10 @@ mod from_core {
                 AccountError::Throttled { retry_after_secs } => {
                     Self::Throttled { retry_after_secs: Some(retry_after_secs) }
                 }
+                AccountError::SignUpsThrottled { retry_after_secs } => {
+                    Self::SignUpsThrottled { retry_after_secs: Some(retry_after_secs) }
+                }
+                AccountError::Busy => Self::Busy,
                 other => Self::internal("account operation failed", other),
             }
         }

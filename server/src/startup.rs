@@ -1,7 +1,7 @@
 //! Start-up, apart from `main`: open the database, build the state, bind the listener (port 0 in
 //! tests), and run the roles until a shutdown signal.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use app::{AppState, Billing, Operations, StripeJs, Webhooks};
@@ -40,7 +40,7 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = open_database(settings).await?;
     db.migrate().await?;
-    let accounts = Accounts::new(db.clone(), settings.throttle_policy());
+    let accounts = Accounts::new(db.clone(), settings.throttle_policy(), settings.password_hashes_at_once());
     let webhooks = Webhooks {
         verifier: settings.webhook_verifier(),
         inbox: WebhookInbox::start(db.clone(), InboxOptions::for_db(&db)),
@@ -86,6 +86,7 @@ pub struct Application {
     refused: (RefusedDeliveries, Db),
     /// What this node's webhook inbox stored, counted for the dashboard's charts.
     tally: billhook_core::activity::Tally,
+    limits: http::serve::ConnectionLimits,
 }
 
 impl Application {
@@ -119,7 +120,11 @@ impl Application {
         let refused = (state.webhooks.refused.clone(), state.db.clone());
         let tally = state.webhooks.inbox.tally().clone();
         let router = http::router(settings, state);
-        Ok(Self { listener, router, port, sandbox: deliveries, refused, tally })
+        let limits = http::serve::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(settings.header_read_timeout_seconds.max(1)),
+            max_connections: settings.max_connections.max(1),
+        };
+        Ok(Self { listener, router, port, sandbox: deliveries, refused, tally, limits })
     }
 
     pub fn port(&self) -> u16 {
@@ -136,10 +141,8 @@ impl Application {
         tokio::spawn(refused.flush_until(db.clone(), node_name(), refused::FLUSH_EVERY, shutdown.clone()));
         let every = billhook_core::activity::FLUSH_EVERY;
         tokio::spawn(self.tally.flush_until(db, node_name(), every, shutdown.clone()));
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-            .context("HTTP server")
+        http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
+        Ok(())
     }
 }
 

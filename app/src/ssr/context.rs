@@ -10,6 +10,9 @@ use crate::{AppError, CurrentUser, SessionUser};
 
 /// Session key holding the signed-in account's id.
 pub const USER_ID_KEY: &str = "user_id";
+/// Session key holding the account's credentials stamp at sign-in: the session ends when the
+/// password changes (the stamp no longer matches).
+pub const CREDENTIALS_KEY: &str = "credentials";
 
 /// The client address the server resolved for this request (proxy headers honoured only when
 /// configured). Put in the request extensions by the server.
@@ -50,6 +53,7 @@ pub async fn sign_in_session(user: &billhook_core::accounts::User) -> Result<(),
     let session = session().await?;
     session.cycle_id().await?;
     session.insert(USER_ID_KEY, user.id).await?;
+    session.insert(CREDENTIALS_KEY, &user.credentials_stamp).await?;
     Ok(())
 }
 
@@ -58,5 +62,7 @@ pub async fn load_session_user(session: &Session, state: &AppState) -> anyhow::R
     let Some(id) = session.get::<i64>(USER_ID_KEY).await? else {
         return Ok(None);
     };
-    Ok(state.accounts.user_by_id(id).await?.as_ref().map(SessionUser::from))
+    // A session from before the stamp existed has none: it matches no account.
+    let stamp = session.get::<String>(CREDENTIALS_KEY).await?.unwrap_or_default();
+    Ok(state.accounts.session_user(id, &stamp).await?.as_ref().map(SessionUser::from))
 }

@@ -49,6 +49,15 @@ impl Password {
 #[derive(Clone)]
 pub struct PasswordHash(pub(crate) String);
 
+impl PasswordHash {
+    /// A short digest of the stored hash (a new salt makes every new password's differ): what a
+    /// session keeps to notice that the password changed, without keeping the hash itself.
+    pub fn stamp(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(self.0.as_bytes())[..12])
+    }
+}
+
 impl std::fmt::Debug for PasswordHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PasswordHash(..)")

@@ -88,39 +88,3 @@ pub(super) async fn list_users(db: &Db, before_id: Option<i64>, limit: i64) -> s
 pub(super) async fn count_users(db: &Db) -> sqlx::Result<i64> {
     on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await)
 }
-
-/// Failures for this account and for this address since `since`, in one round trip.
-pub(super) async fn count_failures(db: &Db, email: &str, ip: &str, since: i64) -> sqlx::Result<(i64, i64)> {
-    on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT \
-               (SELECT COUNT(*) FROM login_failures WHERE email = $1 AND failed_at > $3), \
-               (SELECT COUNT(*) FROM login_failures WHERE ip = $2 AND failed_at > $3)",
-        )
-        .bind(email)
-        .bind(ip)
-        .bind(since)
-        .fetch_one(pool)
-        .await
-    })
-}
-
-/// Records a failure and drops the ones that can no longer count.
-pub(super) async fn record_failure(db: &Db, email: &str, ip: &str, now: i64, expired_before: i64) -> sqlx::Result<()> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO login_failures (email, ip, failed_at) VALUES ($1, $2, $3)")
-            .bind(email)
-            .bind(ip)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1").bind(expired_before).execute(&mut *tx).await?;
-        tx.commit().await
-    })
-}
-
-pub(super) async fn clear_failures(db: &Db, email: &str) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email).execute(pool).await.map(|r| r.rows_affected()))?;
-    Ok(())
-}

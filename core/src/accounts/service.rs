@@ -1,8 +1,19 @@
 //! Account rules: who may sign up, log in, and with which role.
 
-use std::sync::OnceLock;
+use std::{
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
-use super::{Email, Password, PasswordHash, Role, ThrottlePolicy, repo};
+use tokio::sync::Semaphore;
+
+use super::{
+    Email, Password, PasswordHash, Role, ThrottlePolicy, repo,
+    throttle::{self, Bucket, OverLimit},
+};
 use crate::{clock, db::Db, email::Template, jobs::SendEmail};
 
 /// An account as the rest of Billhook sees it (no password hash).
@@ -12,6 +23,8 @@ pub struct User {
     pub email: String,
     pub role: Role,
     pub created_at_ms: i64,
+    /// Changes whenever the password does: a session keeps it and ends when it no longer matches.
+    pub credentials_stamp: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +37,10 @@ pub enum AccountError {
     WrongCredentials,
     #[error("too many failed log-ins; try again in {retry_after_secs} seconds")]
     Throttled { retry_after_secs: u64 },
+    #[error("too many sign-ups from this address; try again in {retry_after_secs} seconds")]
+    SignUpsThrottled { retry_after_secs: u64 },
+    #[error("too many passwords are being checked at once; try again shortly")]
+    Busy,
     #[error("accounts database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("queueing the welcome e-mail: {0}")]
@@ -34,14 +51,60 @@ pub enum AccountError {
     CorruptRow { id: i64, reason: String },
 }
 
-fn user_from_row(row: repo::UserRow) -> Result<(User, PasswordHash), AccountError> {
-    let role = Role::parse(&row.role).map_err(|e| AccountError::CorruptRow { id: row.id, reason: e.to_string() })?;
-    Ok((User { id: row.id, email: row.email, role, created_at_ms: row.created_at }, PasswordHash(row.password_hash)))
+impl From<OverLimit> for AccountError {
+    fn from(over: OverLimit) -> Self {
+        Self::Throttled { retry_after_secs: over.retry_after.as_secs() }
+    }
 }
 
-/// Argon2 work off the async runtime's threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AccountError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| AccountError::Hashing(format!("the hashing task failed: {e}")))
+fn user_from_row(row: repo::UserRow) -> Result<(User, PasswordHash), AccountError> {
+    let role = Role::parse(&row.role).map_err(|e| AccountError::CorruptRow { id: row.id, reason: e.to_string() })?;
+    let hash = PasswordHash(row.password_hash);
+    let user =
+        User { id: row.id, email: row.email, role, created_at_ms: row.created_at, credentials_stamp: hash.stamp() };
+    Ok((user, hash))
+}
+
+/// How long a password check waits for its turn before the caller is told the server is busy.
+const HASH_QUEUE_WAIT: Duration = Duration::from_secs(10);
+
+/// Bounds the Argon2 work running at once (each hash holds 19 MiB and a core for tens of
+/// milliseconds): a flood of sign-ups or log-ins queues here instead of taking every core and the
+/// blocking pool from the webhook endpoint, which must answer in milliseconds.
+#[derive(Debug, Clone)]
+struct HashGate {
+    permits: Arc<Semaphore>,
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl HashGate {
+    fn new(at_once: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(at_once.max(1))),
+            running: Arc::new(AtomicUsize::new(0)),
+            peak: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Runs `f` (Argon2 work) off the async runtime's threads once a permit is free.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, AccountError> {
+        let permit = tokio::time::timeout(HASH_QUEUE_WAIT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| AccountError::Busy)?
+            .map_err(|_| AccountError::Busy)?;
+        let running = self.running.clone();
+        let now_running = running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now_running, Ordering::SeqCst);
+        let result = tokio::task::spawn_blocking(move || {
+            let value = f();
+            running.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            value
+        })
+        .await;
+        result.map_err(|e| AccountError::Hashing(format!("the hashing task failed: {e}")))
+    }
 }
 
 /// A hash that no password matches, verified when the e-mail is unknown so that a log-in takes as
@@ -58,23 +121,42 @@ fn decoy_hash() -> &'static PasswordHash {
 pub struct Accounts {
     db: Db,
     throttle: ThrottlePolicy,
+    hashing: HashGate,
 }
 
 impl Accounts {
-    pub fn new(db: Db, throttle: ThrottlePolicy) -> Self {
-        Self { db, throttle }
+    /// `hashes_at_once`: how many password hashes may run at the same time (at least one).
+    pub fn new(db: Db, throttle: ThrottlePolicy, hashes_at_once: usize) -> Self {
+        Self { db, throttle, hashing: HashGate::new(hashes_at_once) }
     }
 
-    /// Creates a customer account.
-    pub async fn sign_up(&self, email: &str, password: String) -> Result<User, AccountError> {
+    /// The most password hashes that ran at the same time since this service started.
+    pub fn peak_hashes_at_once(&self) -> usize {
+        self.hashing.peak.load(Ordering::SeqCst)
+    }
+
+    /// Creates a customer account for a visitor at address `ip`. Sign-ups are limited per address
+    /// (each attempt counts, so taken addresses cannot be probed at speed), and a taken address is
+    /// answered before any password is hashed.
+    pub async fn sign_up(&self, email: &str, password: String, ip: &str) -> Result<User, AccountError> {
         let email = Email::parse(email).map_err(|message| AccountError::Invalid { field: "email", message })?;
         let password =
             Password::parse(password).map_err(|message| AccountError::Invalid { field: "password", message })?;
+        let now = clock::now_ms();
+        let limit = self.throttle.max_signups_per_ip;
+        // Kept whatever the outcome: the limit is on attempts, not on failures.
+        let _counted = throttle::take(&self.db, &self.throttle, Bucket::signup_ip(ip), limit, now)
+            .await?
+            .map_err(|over| AccountError::SignUpsThrottled { retry_after_secs: over.retry_after.as_secs() })?;
+        if repo::find_by_email(&self.db, email.as_str()).await?.is_some() {
+            return Err(AccountError::EmailTaken);
+        }
         self.insert(email, password, Role::Customer).await
     }
 
     async fn insert(&self, email: Email, password: Password, role: Role) -> Result<User, AccountError> {
-        let hash = blocking(move || password.hash()).await?.map_err(|e| AccountError::Hashing(e.to_string()))?;
+        let hash =
+            self.hashing.run(move || password.hash()).await?.map_err(|e| AccountError::Hashing(e.to_string()))?;
         let now = clock::now_ms();
         // Customers get a welcome message, queued with the account itself.
         let jobs = match role {
@@ -82,7 +164,9 @@ impl Accounts {
             Role::Admin | Role::Viewer => Vec::new(),
         };
         match repo::insert_user(&self.db, email.as_str(), &hash.0, role.as_str(), now, &jobs).await {
-            Ok(id) => Ok(User { id, email: email.to_string(), role, created_at_ms: now }),
+            Ok(id) => {
+                Ok(User { id, email: email.to_string(), role, created_at_ms: now, credentials_stamp: hash.stamp() })
+            }
             Err(repo::InsertError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                 Err(AccountError::EmailTaken)
             }
@@ -91,7 +175,8 @@ impl Accounts {
         }
     }
 
-    /// Creates an account with `role`, or gives an existing one that role and this password.
+    /// Creates an account with `role`, or gives an existing one that role and this password (which
+    /// ends the account's sessions: their credentials stamp no longer matches).
     pub async fn upsert(&self, email: &str, password: String, role: Role) -> Result<User, AccountError> {
         let email = Email::parse(email).map_err(|message| AccountError::Invalid { field: "email", message })?;
         let password =
@@ -100,55 +185,73 @@ impl Accounts {
             None => self.insert(email, password, role).await,
             Some(row) => {
                 let (mut user, _) = user_from_row(row)?;
-                let hash =
-                    blocking(move || password.hash()).await?.map_err(|e| AccountError::Hashing(e.to_string()))?;
+                let hash = self
+                    .hashing
+                    .run(move || password.hash())
+                    .await?
+                    .map_err(|e| AccountError::Hashing(e.to_string()))?;
                 repo::update_password_and_role(&self.db, user.id, &hash.0, role.as_str()).await?;
                 user.role = role;
+                user.credentials_stamp = hash.stamp();
                 Ok(user)
             }
         }
     }
 
-    /// Checks a log-in. Refused while the account or the address `ip` has too many recent
-    /// failures; a failure is recorded for both, a success clears the account's failures.
+    /// Checks a log-in from address `ip`. Refused, before any password is checked, once this
+    /// account has had too many failures from this address, or this address too many failures
+    /// for any accounts, within the window (see [`throttle`](super::throttle)); the account's
+    /// owner at another address is not affected.
     pub async fn log_in(&self, email: &str, password: String, ip: &str) -> Result<User, AccountError> {
         // An unparsable address cannot match an account: treat it as wrong credentials, but still
         // count it against the address.
         let email_key = Email::parse(email).map(|e| e.to_string()).unwrap_or_else(|_| email.trim().to_lowercase());
         let now = clock::now_ms();
-        let since = now - self.throttle.window_ms();
-        let (account_failures, ip_failures) = repo::count_failures(&self.db, &email_key, ip, since).await?;
-        if account_failures >= i64::from(self.throttle.max_failures_per_account)
-            || ip_failures >= i64::from(self.throttle.max_failures_per_ip)
+        let policy = &self.throttle;
+        let from_ip = throttle::take(&self.db, policy, Bucket::login_ip(ip), policy.max_failures_per_ip, now).await??;
+        let pair = Bucket::login(&email_key, ip);
+        let on_account = match throttle::take(&self.db, policy, pair, policy.max_failures_per_account_and_ip, now).await?
         {
-            return Err(AccountError::Throttled { retry_after_secs: self.throttle.window.as_secs() });
-        }
+            Ok(attempt) => attempt,
+            Err(over) => {
+                from_ip.give_back(&self.db).await?;
+                return Err(over.into());
+            }
+        };
 
         let found = match repo::find_by_email(&self.db, &email_key).await? {
             Some(row) => Some(user_from_row(row)?),
             None => None,
         };
         let password = Password::for_login(password);
-        let (user, ok) = match found {
-            Some((user, hash)) => {
-                let ok = blocking(move || password.verify(&hash)).await?;
-                (Some(user), ok)
-            }
-            None => {
-                blocking(move || password.verify(decoy_hash())).await?;
-                (None, false)
+        let checked = match found {
+            Some((user, hash)) => self.hashing.run(move || password.verify(&hash)).await.map(|ok| (Some(user), ok)),
+            None => self.hashing.run(move || password.verify(decoy_hash())).await.map(|_| (None, false)),
+        };
+        // Not checked (the server was busy): not a failure either.
+        let (user, ok) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                on_account.give_back(&self.db).await?;
+                from_ip.give_back(&self.db).await?;
+                return Err(e);
             }
         };
         match user {
             Some(user) if ok => {
-                repo::clear_failures(&self.db, &email_key).await?;
+                on_account.clear(&self.db).await?;
+                from_ip.give_back(&self.db).await?;
                 Ok(user)
             }
-            _ => {
-                repo::record_failure(&self.db, &email_key, ip, now, since).await?;
-                Err(AccountError::WrongCredentials)
-            }
+            // Both attempts stay counted: they are the failure.
+            _ => Err(AccountError::WrongCredentials),
         }
+    }
+
+    /// The account a session signed in as, while its password is the one the session was
+    /// signed in with (`stamp`); None once it changed or the account is gone.
+    pub async fn session_user(&self, id: i64, stamp: &str) -> Result<Option<User>, AccountError> {
+        Ok(self.user_by_id(id).await?.filter(|user| user.credentials_stamp == stamp))
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, AccountError> {

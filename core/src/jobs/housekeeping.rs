@@ -126,7 +126,7 @@ const DELETE_FINISHED_JOBS: Sql = Sql {
     postgres: "DELETE FROM apalis.jobs WHERE status IN ('Done', 'Killed') AND done_at < to_timestamp($1)",
 };
 
-/// Deletes expired sessions, stale log-in failures, and finished jobs, attempts and ticks older
+/// Deletes expired sessions, stale throttle counters, and finished jobs, attempts and ticks older
 /// than [`KEEP_FINISHED`]; drops the archives of expired data exports. Stored webhook events are kept: they are the audit trail.
 pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
     let now = clock::now_ms();
@@ -134,7 +134,7 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
     let finished_jobs = db.sql(&DELETE_FINISHED_JOBS);
     on_db!(db, pool => {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
-        sqlx::query("DELETE FROM login_failures WHERE failed_at < $1").bind(horizon).execute(pool).await?;
+        sqlx::query("DELETE FROM auth_throttle WHERE window_started_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query(finished_jobs).bind(horizon / 1000).execute(pool).await?;
         sqlx::query("DELETE FROM job_attempts WHERE finished_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM scheduler_ticks WHERE tick_at < $1").bind(horizon).execute(pool).await?;

@@ -36,11 +36,24 @@ pub struct Settings {
     pub secure_cookies: Option<bool>,
     /// Sessions end after this long without a request.
     pub session_idle_minutes: u64,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_proxy_headers: bool,
+    /// How many reverse proxies (each appending to `X-Forwarded-For`) stand in front of Billhook;
+    /// the client address is the entry the outermost of them added, counted from the right.
+    /// 0 (the default): the header is ignored and the peer address is the client.
+    pub trusted_proxies: usize,
+    /// The window of the log-in and sign-up limits below.
     pub login_window_seconds: u64,
-    pub login_max_failures_per_account: u32,
+    /// Failed log-ins to one account from one address (the owner elsewhere is not affected).
+    pub login_max_failures_per_account_and_ip: u32,
+    /// Failed log-ins from one address, to any accounts.
     pub login_max_failures_per_ip: u32,
+    /// Sign-up attempts from one address.
+    pub signup_max_per_ip: u32,
+    /// Password hashes (Argon2, 19 MiB each) run at once; default half the cores.
+    pub password_hashes_at_once: Option<usize>,
+    /// A connection that has not sent a whole request header within this many seconds is closed.
+    pub header_read_timeout_seconds: u64,
+    /// Connections served at once by a web node; more wait in the kernel's queue.
+    pub max_connections: usize,
     /// Largest request body accepted by the web role, in bytes.
     pub request_body_limit_bytes: usize,
     /// A request that takes longer is answered 408.
@@ -123,10 +136,14 @@ impl Default for Settings {
             public_url: None,
             secure_cookies: None,
             session_idle_minutes: 60 * 24 * 7,
-            trust_proxy_headers: false,
+            trusted_proxies: 0,
             login_window_seconds: 15 * 60,
-            login_max_failures_per_account: 5,
+            login_max_failures_per_account_and_ip: 5,
             login_max_failures_per_ip: 50,
+            signup_max_per_ip: 10,
+            password_hashes_at_once: None,
+            header_read_timeout_seconds: 10,
+            max_connections: 4096,
             request_body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_seconds: 30,
             shutdown_timeout_seconds: 30,

@@ -26,9 +26,18 @@ impl Settings {
     pub fn throttle_policy(&self) -> ThrottlePolicy {
         ThrottlePolicy {
             window: Duration::from_secs(self.login_window_seconds),
-            max_failures_per_account: self.login_max_failures_per_account,
+            max_failures_per_account_and_ip: self.login_max_failures_per_account_and_ip,
             max_failures_per_ip: self.login_max_failures_per_ip,
+            max_signups_per_ip: self.signup_max_per_ip,
         }
+    }
+
+    /// Password hashes run at once: the setting, else half the cores (at least one), so that a
+    /// flood of log-ins or sign-ups leaves the other half to everything else.
+    pub fn password_hashes_at_once(&self) -> usize {
+        self.password_hashes_at_once.unwrap_or_else(|| {
+            std::thread::available_parallelism().map(|cores| cores.get() / 2).unwrap_or(1).max(1)
+        })
     }
 
     pub fn webhook_verifier(&self) -> WebhookVerifier {

@@ -9,6 +9,7 @@ mod identity;
 mod metrics;
 mod ops;
 mod panic;
+pub mod serve;
 mod webhooks;
 
 use std::time::Duration;
@@ -61,7 +62,7 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
         )));
 
     let csrf = csrf::OriginPolicy::new(settings.public_url.as_ref());
-    let identity = identity::IdentityConfig { trust_proxy_headers: settings.trust_proxy_headers };
+    let identity = identity::IdentityConfig { trusted_proxies: settings.trusted_proxies };
 
     // Stripe's deliveries skip the browser layers (session, identity, CSRF, compression): they
     // are authenticated by their signature and must be answered in milliseconds.

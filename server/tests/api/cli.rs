@@ -24,27 +24,48 @@ fn help_lists_the_subcommands() {
 on_both_databases!(
     create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in,
     add_domain_queues_a_certificate_or_says_what_is_wrong,
+    create_admin_setting_a_new_password_ends_the_accounts_sessions,
 );
 
-async fn create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in(app: TestApp) {
+fn create_admin(app: &TestApp, email: &str, password: &str) {
     let mut child = Command::new(BILLHOOK)
-        .args(["create-admin", "--email", "Boss@Example.com"])
+        .args(["create-admin", "--email", email])
         .env("DATABASE_URL", &app.database.url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"boss password\n").unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
 
+async fn create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in(app: TestApp) {
+    create_admin(&app, "Boss@Example.com", "boss password");
     assert_eq!(app.log_in("boss@example.com", "boss password").await.status(), StatusCode::OK);
     assert_eq!(app.get("/admin").await.status(), StatusCode::OK);
 }
 
+/// A password reset because it leaked must sign out whoever holds a session with the old one.
+async fn create_admin_setting_a_new_password_ends_the_accounts_sessions(app: TestApp) {
+    create_admin(&app, "boss@example.com", "old boss password");
+    let intruder = app.with_fresh_client();
+    assert_eq!(intruder.log_in("boss@example.com", "old boss password").await.status(), StatusCode::OK);
+    assert_eq!(intruder.get("/admin").await.status(), StatusCode::OK);
+
+    create_admin(&intruder, "boss@example.com", "new boss password");
+    let after = intruder.get("/admin").await;
+    assert_eq!(after.status(), StatusCode::FOUND, "the old session still reaches /admin");
+    assert_eq!(after.headers()[reqwest::header::LOCATION], "/login?next=/admin");
+    // The owner logs in with the new password as usual.
+    let owner = intruder.with_fresh_client();
+    assert_eq!(owner.log_in("boss@example.com", "new boss password").await.status(), StatusCode::OK);
+    assert_eq!(owner.get("/admin").await.status(), StatusCode::OK);
+}
+
 async fn add_domain_queues_a_certificate_or_says_what_is_wrong(app: TestApp) {
-    let owner = app.state.accounts.sign_up("owner@example.com", "owner password".into()).await.unwrap();
+    let owner = app.state.accounts.sign_up("owner@example.com", "owner password".into(), "127.0.0.1").await.unwrap();
     let add = |args: &[&str]| {
         Command::new(BILLHOOK).arg("add-domain").args(args).env("DATABASE_URL", &app.database.url).output().unwrap()
     };

@@ -40,7 +40,7 @@ fn start_certificate_workers(app: &TestApp, pebble: &Pebble) {
 }
 
 async fn customer_id(app: &TestApp, email: &str) -> i64 {
-    app.state.accounts.sign_up(email, "customer password".into()).await.unwrap().id
+    app.state.accounts.sign_up(email, "customer password".into(), "127.0.0.1").await.unwrap().id
 }
 
 async fn domain_when(app: &TestApp, id: &str, what: &str, done: impl Fn(&CustomDomain) -> bool) -> CustomDomain {

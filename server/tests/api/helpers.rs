@@ -31,6 +31,27 @@ macro_rules! on_both_databases {
     };
 }
 
+/// [`on_both_databases`] for apps whose settings `adjust` (an `fn(&mut Settings)` beside the tests) changes first.
+#[macro_export]
+macro_rules! on_both_databases_with {
+    ($adjust:ident; $($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    let backend = $crate::helpers::Backend::Sqlite;
+                    super::$name($crate::helpers::spawn_app_with(backend, super::$adjust).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    let backend = $crate::helpers::Backend::Postgres;
+                    super::$name($crate::helpers::spawn_app_with(backend, super::$adjust).await).await
+                }
+            }
+        )+
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -39,8 +60,10 @@ pub enum Backend {
 
 /// The admin server spawn_app seeds, and the throttle limits it configures.
 pub const ADMIN: (&str, &str) = ("ops@example.com", "operator password");
-pub const MAX_FAILURES_PER_ACCOUNT: u32 = 3;
+pub const MAX_FAILURES_PER_ACCOUNT_AND_IP: u32 = 3;
 pub const MAX_FAILURES_PER_IP: u32 = 8;
+/// High: every test's client comes from 127.0.0.1 (the sign-up throttle's tests set their own).
+pub const MAX_SIGNUPS_PER_IP: u32 = 1000;
 /// The webhook endpoint's secrets in the tests: an old one still accepted during rotation, and the current one.
 pub const WEBHOOK_SECRETS: [&str; 2] = ["whsec_test_previous", "whsec_test_current"];
 
@@ -68,8 +91,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     let mut settings = Settings {
         database_url: SecretString::from(database.url.clone()),
         database_max_connections: 4,
-        login_max_failures_per_account: MAX_FAILURES_PER_ACCOUNT,
+        login_max_failures_per_account_and_ip: MAX_FAILURES_PER_ACCOUNT_AND_IP,
         login_max_failures_per_ip: MAX_FAILURES_PER_IP,
+        signup_max_per_ip: MAX_SIGNUPS_PER_IP,
         stripe_webhook_secrets: SecretString::from(WEBHOOK_SECRETS.join(",")),
         ..Settings::default()
     };
@@ -241,6 +265,20 @@ impl TestApp {
         Fut: std::future::Future<Output = Option<T>>,
     {
         wait_for(what, within, check).await
+    }
+
+    /// The same app seen from a new browser (no cookies) behind a proxy that reports its address
+    /// as `ip` in `X-Forwarded-For` (honoured when the app trusts one proxy).
+    pub fn seen_at(mut self, ip: &str) -> Self {
+        let mut headers = header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().expect("an address as a header value"));
+        self.client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        self
     }
 
     /// The same app seen from a new browser (no cookies).

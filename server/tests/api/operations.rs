@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::{helpers::TestApp, on_both_databases};
+use crate::{helpers::TestApp, on_both_databases, on_both_databases_with};
 
 on_both_databases!(
     health_and_readiness_answer_when_the_database_is_there,
@@ -62,4 +62,57 @@ async fn invented_methods_add_no_metric_series(app: TestApp) {
     let body = app.get("/metrics").await.text().await.unwrap();
     assert!(!body.contains("ZQX"), "an invented method became a label");
     assert!(body.lines().any(|l| l.starts_with("http_requests_total") && l.contains("method=\"other\"")), "{body}");
+}
+
+on_both_databases_with!(short_header_timeout;
+    a_connection_sending_half_a_header_is_closed_after_the_header_timeout,
+);
+
+on_both_databases_with!(three_connections_at_once;
+    connections_beyond_the_cap_wait_until_one_closes,
+);
+
+fn short_header_timeout(settings: &mut billhook_server::config::Settings) {
+    settings.header_read_timeout_seconds = 1;
+}
+
+fn three_connections_at_once(settings: &mut billhook_server::config::Settings) {
+    settings.max_connections = 3;
+}
+
+fn address_of(app: &TestApp) -> String {
+    app.address.trim_start_matches("http://").to_owned()
+}
+
+/// Slowloris: half a request header, then nothing. The server hangs up after the header timeout
+/// (1 s here); waiting 10 s for it leaves a wide margin.
+async fn a_connection_sending_half_a_header_is_closed_after_the_header_timeout(app: TestApp) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address_of(&app)).await.unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: billhook\r\nX-Slow: ").await.unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(closed.is_ok(), "the connection is still open 10 s after half a header");
+    // A request that does send its header is served as before.
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
+
+/// Three connections are served at once (configured): a fourth client waits for one to close.
+async fn connections_beyond_the_cap_wait_until_one_closes(app: TestApp) {
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(address_of(&app)).await.unwrap());
+    }
+    // Give the server the moment it takes to accept them.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let waiting = tokio::spawn({
+        let client = reqwest::Client::new();
+        let url = app.url("/healthz");
+        async move { client.get(url).send().await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a fourth connection was served while three were open");
+    drop(idle.pop());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), waiting).await;
+    assert_eq!(status.expect("served once a connection closed").unwrap().unwrap(), StatusCode::OK);
 }

@@ -13,10 +13,10 @@ use crate::{
 pub async fn sign_up(email: String, password: String, next: String) -> Result<(), AppError> {
     use crate::{
         session::safe_next,
-        ssr::{finish_form, sign_in_session, state},
+        ssr::{client_ip, finish_form, sign_in_session, state},
     };
     let result = async {
-        let user = state()?.accounts.sign_up(&email, password).await?;
+        let user = state()?.accounts.sign_up(&email, password, &client_ip()?).await?;
         sign_in_session(&user).await
     }
     .await;

@@ -14,7 +14,7 @@ use crate::{
 on_both_databases!(a_sandbox_customer_reaches_the_mirror_through_a_signed_delivery);
 
 async fn a_sandbox_customer_reaches_the_mirror_through_a_signed_delivery(app: TestApp) {
-    let user = app.state.accounts.sign_up("mirror@example.com", "customer password".into()).await.unwrap();
+    let user = app.state.accounts.sign_up("mirror@example.com", "customer password".into(), "127.0.0.1").await.unwrap();
     app.start_workers();
     let stripe = Stripe::of(&app).await;
     let customer = json(

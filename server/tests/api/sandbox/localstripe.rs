@@ -216,7 +216,7 @@ fn differences(path: &str, ours: &Value, theirs: &Value, found: &mut Vec<String>
 }
 
 async fn localstripe_and_the_sandbox_answer_the_same_calls_with_the_same_fields(app: TestApp) {
-    let user = app.state.accounts.sign_up("cross@example.com", "customer password".into()).await.unwrap();
+    let user = app.state.accounts.sign_up("cross@example.com", "customer password".into(), "127.0.0.1").await.unwrap();
     let localstripe = LocalStripe::start();
     let http = reqwest::Client::new();
     // localstripe signs its events for Billhook's endpoint with a secret Billhook accepts.
