@@ -20,11 +20,19 @@ pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Router, Routes};
+use leptos_router::{
+    Lazy,
+    components::{Route, Router, Routes},
+    path,
+};
 
 use components::{errors::NotFound, layout::Layout};
 pub use error::AppError;
-use routes::{account::AccountRoutes, dashboard::DashboardRoutes, public::PublicRoutes};
+use routes::{
+    account::AccountRoutes,
+    dashboard::DashboardRoutes,
+    public::{Home, Login, Signup},
+};
 pub use session::{CurrentUser, SessionUser};
 #[cfg(feature = "ssr")]
 pub use ssr::{AppState, Billing, Operations, StripeJs, Webhooks};
@@ -60,20 +68,15 @@ pub fn App() -> impl IntoView {
         let _ = window().location().set_href(location);
     });
 
-    // Marks the page once the WASM has taken over (end-to-end tests wait for it).
-    Effect::new(|| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
         <Stylesheet id="leptos" href="/pkg/billhook.css" />
         <Title text="Billhook" />
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
-                    <PublicRoutes />
+                    <Route path=path!("/") view={Lazy::<Home>::new()} />
+                    <Route path=path!("/login") view={Lazy::<Login>::new()} />
+                    <Route path=path!("/signup") view={Lazy::<Signup>::new()} />
                     <AccountRoutes />
                     <DashboardRoutes />
                 </Routes>

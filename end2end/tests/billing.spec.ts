@@ -197,3 +197,4 @@ test("a renewal with 4000 0027 6000 3184: the mail's link, the bank's check, act
   await expect(page.getByTestId("subscriptions").locator("tbody tr")).toContainText("Active");
   await expect(page.getByTestId("payment-waiting")).toHaveCount(0);
 });
+

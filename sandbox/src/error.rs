@@ -50,6 +50,15 @@ impl ApiError {
         Self { code: Some("parameter_invalid"), param: Some(param.to_owned()), ..Self::invalid(message) }
     }
 
+    /// Stripe's answer while its API is down (the operator's simulated outage).
+    pub fn outage() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "Stripe's API is unavailable (an outage simulated in the sandbox; switch it off in /admin).".into(),
+        )
+    }
+
     /// A request Stripe would refuse (400).
     pub fn invalid(message: String) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)

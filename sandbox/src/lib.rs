@@ -66,6 +66,9 @@ pub struct Sandbox {
     /// Where browsers reach the sandbox (`http://HOST/sandbox/stripe`), for the links of work
     /// not started by a request (an operator advancing a clock).
     public_base: String,
+    /// An outage an operator switched on: calls with the secret key (the server's) get Stripe's
+    /// 503; Stripe.js (the publishable key) and the deliveries carry on. Per node, in memory.
+    outage: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Sandbox {
@@ -78,7 +81,18 @@ impl Sandbox {
             keys: Arc::new(keys),
             deliveries_due: Arc::default(),
             public_base: "http://127.0.0.1/sandbox/stripe".into(),
+            outage: Arc::default(),
         })
+    }
+
+    /// Simulates (or ends) an outage of Stripe's API for the server: what jobs that call Stripe
+    /// meet on a bad day, and how an operator then retries them.
+    pub fn set_outage(&self, on: bool) {
+        self.outage.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn outage(&self) -> bool {
+        self.outage.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Where browsers reach the sandbox (`http://HOST/sandbox/stripe`).

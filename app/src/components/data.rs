@@ -56,3 +56,30 @@ fn LoadErrors(errors: ArcRwSignal<Errors>) -> impl IntoView {
             .collect_view()
     }
 }
+
+/// Reloads `data` every `seconds()` seconds (0: never) while the tab is visible, following
+/// changes of `seconds()`. Browser only: the server renders once.
+pub fn refetch_every<T>(data: Resource<Result<T, AppError>>, seconds: impl Fn() -> u32 + Send + Sync + 'static)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    Effect::new(move |previous: Option<Option<IntervalHandle>>| {
+        if let Some(Some(handle)) = previous {
+            handle.clear();
+        }
+        let every = seconds();
+        (every > 0)
+            .then(|| {
+                set_interval_with_handle(
+                    move || {
+                        if !document().hidden() {
+                            data.refetch();
+                        }
+                    },
+                    std::time::Duration::from_secs(u64::from(every)),
+                )
+                .ok()
+            })
+            .flatten()
+    });
+}

@@ -2,6 +2,32 @@
 //! router nests, as leptos' examples/router) and its guard; each page file holds the page, its
 //! sections and the server functions they call (shared ones would go in the area's `api.rs`).
 
+/// Declares routes whose pages the browser loads on first use: built with `cargo leptos build
+/// --split`, each page's code (its views and the server-function calls only it makes) is a WASM
+/// chunk of its own, fetched when its route is entered - or, for the page the server renders,
+/// preloaded with it and awaited before hydration (`hydrate_lazy`). The first download then holds
+/// the framework, the frame and the public pages only.
+///
+/// `lazy_pages!(Plans => plans::PlansPage)` declares `Plans`, routed as
+/// `view={Lazy::<Plans>::new()}`. The names must be unique in the crate (they name the chunks).
+macro_rules! lazy_pages {
+    ($($route:ident => $page:path),+ $(,)?) => {$(
+        pub struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(this: Self) -> leptos::prelude::AnyView {
+                let $route = this;
+                leptos::prelude::IntoAny::into_any($page())
+            }
+        }
+    )+};
+}
+
 pub mod account;
 pub mod dashboard;
 pub mod public;

@@ -36,3 +36,10 @@ pub fn require_operator() -> Result<SessionUser, AppError> {
     let user = require_user()?;
     if user.role.is_operator() { Ok(user) } else { fail(AppError::Forbidden) }
 }
+
+/// The signed-in admin who acts, as the audit log names them: admin only (401 without a log-in,
+/// 403 for a viewer or a customer).
+pub fn require_admin() -> Result<billhook_core::dashboard::Actor, AppError> {
+    let admin = require_role(Role::Admin)?;
+    Ok(billhook_core::dashboard::Actor { user_id: admin.id, email: admin.email })
+}

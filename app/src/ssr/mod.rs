@@ -11,5 +11,5 @@ pub mod state;
 
 pub use context::{ClientIp, USER_ID_KEY, client_ip, load_session_user, request_user, session, sign_in_session, state};
 pub use forms::finish_form;
-pub use guards::{fail, require_operator, require_role, require_user};
+pub use guards::{fail, require_admin, require_operator, require_role, require_user};
 pub use state::{AppState, Billing, Operations, StripeJs, Webhooks};

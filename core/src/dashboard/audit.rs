@@ -43,6 +43,14 @@ pub async fn record(tx: &mut Tx, actor: &Actor, action: &str, target: &str, rows
     Ok(())
 }
 
+/// Records an action that changes no row of the database (`action` on `target`, one thing).
+pub async fn record_one(db: &Db, actor: &Actor, action: &str, target: &str) -> Result<(), DashboardError> {
+    let mut tx = db.begin().await?;
+    record(&mut tx, actor, action, target, 1).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The newest `limit` entries before `before` (a cursor from the previous page), newest first;
 /// and the cursor of the next page, if there is one.
 pub async fn list(

@@ -4,12 +4,11 @@
 //! apalis is the engine: these read and change its table (`Jobs` on SQLite, `apalis.jobs` on
 //! PostgreSQL) here and nowhere else, the way its own fetch and ack statements do.
 
-use super::{Actor, Cursor, DashboardError, audit};
+use super::{Cursor, DashboardError};
 use crate::{
-    clock,
     db::{Db, Sql, query_builder},
     jobs::Cause,
-    on_db, on_tx,
+    on_db,
 };
 
 /// Adds `filter`'s conditions to a query that has its `WHERE` already, in the dialect of
@@ -258,7 +257,7 @@ pub async fn detail(db: &Db, id: &str) -> Result<Option<JobDetail>, DashboardErr
 }
 
 /// Which jobs an action is for: one by id, or every job of a queue and/or in a state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobFilter {
     pub id: Option<String>,
     pub queue: Option<String>,
@@ -284,79 +283,11 @@ impl std::fmt::Display for JobFilter {
     }
 }
 
-/// What an operator does to jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobAction {
-    /// Run again now (a failed or discarded job), with one more attempt if it had none left.
-    Retry,
-    /// Give up on a waiting job (or a failed one waiting to retry): it will not run.
-    Discard,
-}
-
-impl JobAction {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "retry" => Some(Self::Retry),
-            "discard" => Some(Self::Discard),
-            _ => None,
-        }
-    }
-
-    /// Its name in the audit log.
-    pub fn audit_name(self) -> &'static str {
-        match self {
-            Self::Retry => "job.retry",
-            Self::Discard => "job.discard",
-        }
-    }
-
-    /// The states it applies to.
-    fn states(self) -> &'static [&'static str] {
-        match self {
-            Self::Retry => &["Failed", "Killed"],
-            Self::Discard => &["Pending", "Queued", "Failed"],
-        }
-    }
-
-    /// [`JobAction::states`] as SQL.
-    fn eligible(self) -> String {
-        let quoted: Vec<String> = self.states().iter().map(|s| format!("'{s}'")).collect();
-        format!("status IN ({})", quoted.join(", "))
-    }
-
-    /// The change, up to the one value bound after it (now, in unix seconds).
-    fn set(self, postgres: bool) -> (&'static str, &'static str) {
-        match (self, postgres) {
-            (Self::Retry, false) => (
-                "status = 'Pending', done_at = NULL, lock_at = NULL, lock_by = NULL, \
-                 max_attempts = MAX(max_attempts, attempts + 1), run_at = ",
-                "",
-            ),
-            (Self::Retry, true) => (
-                "status = 'Pending', done_at = NULL, lock_at = NULL, lock_by = NULL, \
-                 max_attempts = GREATEST(max_attempts, attempts + 1), run_at = to_timestamp(",
-                ")",
-            ),
-            (Self::Discard, false) => ("status = 'Killed', lock_at = NULL, lock_by = NULL, done_at = ", ""),
-            (Self::Discard, true) => {
-                ("status = 'Killed', lock_at = NULL, lock_by = NULL, done_at = to_timestamp(", ")")
-            }
-        }
-    }
-
-    fn refusal(self) -> &'static str {
-        match self {
-            Self::Retry => "only a failed or discarded job can be retried",
-            Self::Discard => "a running or finished job cannot be discarded",
-        }
-    }
-}
-
 fn table(db_is_postgres: bool) -> &'static str {
     if db_is_postgres { "apalis.jobs" } else { "Jobs" }
 }
 
-fn check(filter: &JobFilter) -> Result<(), DashboardError> {
+pub(crate) fn check(filter: &JobFilter) -> Result<(), DashboardError> {
     if filter.state.as_deref().is_some_and(|s| !billhook_model::JOB_STATES.contains(&s)) {
         return Err(DashboardError::BadFilter);
     }
@@ -368,60 +299,6 @@ fn check(filter: &JobFilter) -> Result<(), DashboardError> {
     Ok(())
 }
 
-/// How many jobs `action` on `filter` would touch now (the dry run before a bulk action).
-pub async fn count(db: &Db, filter: &JobFilter, action: JobAction) -> Result<i64, DashboardError> {
-    check(filter)?;
-    let postgres = matches!(db, Db::Postgres(_));
-    let table = table(postgres);
-    let counted: i64 = on_db!(db, pool => {
-        let mut query = query_builder(pool, &format!("SELECT COUNT(*) FROM {table} WHERE {}", action.eligible()));
-        push_filter!(query, filter, postgres);
-        query.build_query_scalar().fetch_one(pool).await
-    })?;
-    Ok(counted)
-}
-
-/// Does `action` to every job `filter` matches that it applies to, as one statement in one
-/// transaction with its audit entry; returns how many it touched.
-pub async fn apply(db: &Db, actor: &Actor, filter: &JobFilter, action: JobAction) -> Result<i64, DashboardError> {
-    check(filter)?;
-    let mut tx = db.begin().await?;
-    let postgres = matches!(tx, crate::db::Tx::Postgres(_));
-    let (set, close) = action.set(postgres);
-    let now = clock::now_ms() / 1000;
-    let statement = format!("UPDATE {} SET {set}", table(postgres));
-    let changed = on_tx!(&mut tx, conn => {
-        let mut query = sqlx::QueryBuilder::new(statement.as_str());
-        query.push_bind(now).push(close).push(" WHERE ").push(action.eligible().as_str());
-        push_filter!(query, filter, postgres);
-        query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
-    })?;
-    let changed = i64::try_from(changed).unwrap_or(i64::MAX);
-    if changed == 0
-        && let Some(id) = &filter.id
-    {
-        let sql = tx.sql(&ARGUMENTS);
-        let exists: Option<String> =
-            on_tx!(&mut tx, conn => sqlx::query_scalar(sql).bind(id).fetch_optional(conn).await)?;
-        return Err(if exists.is_some() {
-            DashboardError::WrongState(action.refusal())
-        } else {
-            DashboardError::NotFound("job")
-        });
-    }
-    audit::record(&mut tx, actor, action.audit_name(), &filter.to_string(), changed).await?;
-    tx.commit().await?;
-    Ok(changed)
-}
-
-/// Runs failed (or discarded) job `id` again now.
-pub async fn retry_now(db: &Db, actor: &Actor, id: &str) -> Result<(), DashboardError> {
-    let filter = JobFilter { id: Some(id.to_owned()), ..JobFilter::default() };
-    apply(db, actor, &filter, JobAction::Retry).await.map(|_| ())
-}
-
-/// Gives up on waiting job `id`.
-pub async fn discard(db: &Db, actor: &Actor, id: &str) -> Result<(), DashboardError> {
-    let filter = JobFilter { id: Some(id.to_owned()), ..JobFilter::default() };
-    apply(db, actor, &filter, JobAction::Discard).await.map(|_| ())
-}
+mod actions;
+pub(crate) use actions::apply_chunk;
+pub use actions::{JobAction, apply, count, discard, retry_now};

@@ -3,9 +3,14 @@
 //! it, so an action and its record commit together.
 
 pub mod audit;
+pub mod bulk;
+pub mod certificates;
+pub mod exports;
 pub mod jobs;
 pub mod nodes;
+pub mod outbox;
 pub mod queues;
+pub mod reconciliations;
 pub mod refusals;
 pub mod schedules;
 pub mod webhooks;
@@ -33,6 +38,8 @@ pub enum DashboardError {
     Enqueue(#[from] crate::jobs::EnqueueError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("a stored bulk operation cannot be read: {0}")]
+    Corrupt(String),
 }
 
 /// A keyset page cursor: the sort key of the last row shown (`{unix ms}:{id}`), so the next

@@ -1,5 +1,6 @@
 //! The nodes page: every process that registered itself (see [`crate::nodes`]), newest
-//! heartbeat first, with the jobs its workers hold running now.
+//! heartbeat first, with the jobs its workers hold running now; and the jobs apalis recently took
+//! back from a worker (`job_rescues`, noted by a trigger: see `jobs::schema`).
 
 use super::DashboardError;
 use crate::{
@@ -49,6 +50,49 @@ pub async fn list(db: &Db) -> Result<Vec<NodeRow>, DashboardError> {
         }
     }
     Ok(nodes)
+}
+
+/// A job apalis took back from a worker.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RescueRow {
+    pub task_id: String,
+    pub queue: String,
+    /// The worker that held it.
+    pub worker: String,
+    /// Running, or Queued (fetched but not started).
+    pub was: String,
+    /// apalis' note, as JSON (`{"Err": "Re-enqueued due to worker heartbeat timeout."}`).
+    pub reason: Option<String>,
+    /// Unix ms.
+    pub rescued_at: i64,
+}
+
+impl RescueRow {
+    /// The node whose worker held the job.
+    pub fn node(&self) -> Option<&str> {
+        node_of(&self.worker)
+    }
+
+    /// Handed back by a node shutting down, rather than taken from one that went silent.
+    pub fn handed_back(&self) -> bool {
+        self.reason.as_deref().is_some_and(|reason| reason.contains("shutdown"))
+    }
+}
+
+/// How many rescues the page lists.
+pub const RESCUES_SHOWN: i64 = 50;
+
+/// The latest rescues, newest first.
+pub async fn recent_rescues(db: &Db) -> Result<Vec<RescueRow>, DashboardError> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT task_id, queue, worker, was, reason, rescued_at FROM job_rescues \
+             ORDER BY rescued_at DESC, id DESC LIMIT $1",
+        )
+        .bind(RESCUES_SHOWN)
+        .fetch_all(pool)
+        .await
+    })?)
 }
 
 /// The node a worker runs on, from its name (`{queue}@{node}-{restarts}`).

@@ -7,14 +7,14 @@ use billhook_model::EventStatus;
 use super::{Actor, Cursor, DashboardError, audit};
 use crate::{
     clock,
-    db::{Db, query_builder},
+    db::{Db, Tx, query_builder},
     events::queue_for,
     jobs::{self, ProcessEvent},
     on_db, on_tx,
 };
 
 /// What the list shows; every field narrows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventFilter {
     pub event_type: Option<String>,
     pub status: Option<EventStatus>,
@@ -41,6 +41,30 @@ impl std::fmt::Display for EventFilter {
         let parts: Vec<String> = parts.into_iter().flatten().collect();
         if parts.is_empty() { f.write_str("all") } else { f.write_str(&parts.join(" ")) }
     }
+}
+
+/// Adds `filter`'s conditions to a query that has its `WHERE` already.
+macro_rules! push_filter {
+    ($query:expr, $filter:expr) => {{
+        if let Some(id) = &$filter.event_id {
+            $query.push(" AND id = ").push_bind(id.clone());
+        }
+        if let Some(kind) = &$filter.event_type {
+            $query.push(" AND event_type = ").push_bind(kind.clone());
+        }
+        if let Some(status) = $filter.status {
+            $query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(object) = &$filter.object_id {
+            $query.push(" AND object_id = ").push_bind(object.clone());
+        }
+        if let Some(from) = $filter.from {
+            $query.push(" AND received_at >= ").push_bind(from);
+        }
+        if let Some(to) = $filter.to {
+            $query.push(" AND received_at < ").push_bind(to);
+        }
+    }};
 }
 
 /// One stored event in the list.
@@ -75,24 +99,7 @@ pub async fn list(
     let mut rows: Vec<EventRow> = on_db!(db, pool => {
         let mut query = query_builder(pool, COLUMNS);
         query.push(" WHERE 1 = 1");
-        if let Some(id) = &filter.event_id {
-            query.push(" AND id = ").push_bind(id.clone());
-        }
-        if let Some(kind) = &filter.event_type {
-            query.push(" AND event_type = ").push_bind(kind.clone());
-        }
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(object) = &filter.object_id {
-            query.push(" AND object_id = ").push_bind(object.clone());
-        }
-        if let Some(from) = filter.from {
-            query.push(" AND received_at >= ").push_bind(from);
-        }
-        if let Some(to) = filter.to {
-            query.push(" AND received_at < ").push_bind(to);
-        }
+        push_filter!(query, filter);
         if let Some(cursor) = before {
             query.push(" AND (received_at < ").push_bind(cursor.at);
             query.push(" OR (received_at = ").push_bind(cursor.at);
@@ -174,6 +181,9 @@ pub async fn detail(db: &Db, id: &str) -> Result<Option<EventDetail>, DashboardE
     }))
 }
 
+/// "Process again" in the audit log.
+pub const PROCESS_AGAIN: &str = "webhook.process_again";
+
 /// Queues event `id`'s handler again (a fix deployed, a failure understood). Safe for an event
 /// already processed: handlers are idempotent and out-of-order safe, and its mails keep their
 /// ids. Refused for an event without a handler. Recorded in the audit log with the action.
@@ -197,7 +207,55 @@ pub async fn process_again(db: &Db, actor: &Actor, id: &str) -> Result<(), Dashb
     };
     let job = ProcessEvent::for_event(id, &event_type).ok_or_else(|| DashboardError::NoHandler(event_type.clone()))?;
     jobs::enqueue(&mut tx, &[job]).await?;
-    audit::record(&mut tx, actor, "webhook.process_again", id, 1).await?;
+    audit::record(&mut tx, actor, PROCESS_AGAIN, id, 1).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// How many events "process again" would queue among those `filter` matches (the dry run of the
+/// bulk operation): all but the ignored ones, which have no handler.
+pub async fn count_to_process_again(db: &Db, filter: &EventFilter) -> Result<i64, DashboardError> {
+    Ok(on_db!(db, pool => {
+        let mut query = query_builder(pool, "SELECT COUNT(*) FROM webhook_events WHERE status <> 'ignored'");
+        push_filter!(query, filter);
+        query.build_query_scalar().fetch_one(pool).await
+    })?)
+}
+
+/// Queues the next `limit` events (in id order, after `after`) that `filter` matches to be
+/// processed again, inside `tx`: one chunk of a bulk operation. Returns how many it queued and
+/// the last id it looked at (None: nothing was left).
+pub(crate) async fn process_again_chunk(
+    tx: &mut Tx,
+    filter: &EventFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<(i64, Option<String>), DashboardError> {
+    let events: Vec<(String, String)> = on_tx!(tx, conn => {
+        let mut query = sqlx::QueryBuilder::new("SELECT id, event_type FROM webhook_events WHERE status <> 'ignored'");
+        push_filter!(query, filter);
+        if let Some(after) = after {
+            query.push(" AND id > ").push_bind(after.to_owned());
+        }
+        query.push(" ORDER BY id LIMIT ").push_bind(limit);
+        query.build_query_as().fetch_all(&mut *conn).await
+    })?;
+    let Some(last) = events.last().map(|(id, _)| id.clone()) else {
+        return Ok((0, None));
+    };
+    let jobs: Vec<ProcessEvent> =
+        events.iter().filter_map(|(id, event_type)| ProcessEvent::for_event(id, event_type)).collect();
+    let now = clock::now_ms();
+    on_tx!(tx, conn => {
+        let mut query = sqlx::QueryBuilder::new("UPDATE webhook_events SET status = 'queued', status_changed_at = ");
+        query.push_bind(now).push(", error = NULL WHERE id IN (");
+        let mut list = query.separated(", ");
+        for job in &jobs {
+            list.push_bind(job.event_id.clone());
+        }
+        query.push(")");
+        query.build().execute(&mut *conn).await.map(drop)
+    })?;
+    jobs::enqueue(&mut *tx, &jobs).await?;
+    Ok((i64::try_from(jobs.len()).unwrap_or(i64::MAX), Some(last)))
 }

@@ -141,6 +141,7 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM schedule_requests WHERE claimed_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM nodes WHERE heartbeat_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM job_causes WHERE created_at < $1").bind(horizon).execute(pool).await?;
+        sqlx::query("DELETE FROM job_rescues WHERE rescued_at < $1").bind(horizon).execute(pool).await?;
         anyhow::Ok(())
     })?;
     crate::exports::expire(db).await?;

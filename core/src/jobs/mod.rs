@@ -26,12 +26,14 @@ pub mod pauses;
 mod process_event;
 mod provision_certificate;
 mod refresh_object;
+mod run_bulk;
 mod runner;
 pub mod scheduler;
 mod schema;
 mod send_email;
 
 pub use adopt_card::AdoptCard;
+pub use run_bulk::RunBulk;
 pub use canary::Canary;
 pub use enforce_requirements::EnforceRequirements;
 pub use enqueue::{Cause, EnqueueError, EnqueueOn, enqueue, enqueue_because};
@@ -54,6 +56,7 @@ fn register_all(jobs: Registry) -> Registry {
         .job::<ExportData>()
         .job::<ProvisionCertificate>()
         .job::<Canary>()
+        .job::<RunBulk>()
 }
 
 /// Every queue and the job it carries (for operators).

@@ -14,6 +14,7 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             migrator.run(pool).await.context("applying the job queue's SQLite migrations")?;
             steer_sqlite_planner(pool).await.context("setting the job queue's SQLite planner statistics")?;
             sqlx::query(DASHBOARD_INDEX_SQLITE).execute(pool).await.context("indexing the jobs for the dashboard")?;
+            sqlx::query(RESCUE_TRIGGER_SQLITE).execute(pool).await.context("noting rescued jobs")?;
         }
         Db::Postgres(pool) => {
             apalis_postgres::PostgresStorage::setup(pool)
@@ -22,6 +23,11 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             for index in DASHBOARD_INDEXES_POSTGRES {
                 sqlx::query(index).execute(pool).await.context("indexing the jobs for the dashboard")?;
             }
+            let mut tx = pool.begin().await?;
+            for statement in RESCUE_TRIGGER_POSTGRES {
+                sqlx::query(statement).execute(&mut *tx).await.context("noting rescued jobs")?;
+            }
+            tx.commit().await?;
         }
     }
     Ok(())
@@ -37,6 +43,35 @@ const DASHBOARD_INDEX_SQLITE: &str = "CREATE INDEX IF NOT EXISTS billhook_jobs_r
 const DASHBOARD_INDEXES_POSTGRES: [&str; 2] = [
     "CREATE INDEX IF NOT EXISTS billhook_jobs_run_at_id ON apalis.jobs (run_at, id)",
     "CREATE INDEX IF NOT EXISTS billhook_jobs_queue_state ON apalis.jobs (job_type, status, run_at, id)",
+];
+
+/// apalis takes a job back from a worker in one statement of its own (orphan rescue when the
+/// worker's heartbeat stopped, or the hand-back of a node shutting down): Running or Queued, held
+/// by a worker, becomes Pending and held by none. Nothing else makes that change (a retry starts
+/// from Failed), so a trigger on it notes every rescue in `job_rescues` for the nodes page, with
+/// the worker that held the job - which the statement itself erases.
+const RESCUE_TRIGGER_SQLITE: &str = "\
+    CREATE TRIGGER IF NOT EXISTS billhook_job_rescued AFTER UPDATE OF status ON Jobs \
+    WHEN OLD.status IN ('Running', 'Queued') AND NEW.status = 'Pending' \
+         AND OLD.lock_by IS NOT NULL AND NEW.lock_by IS NULL \
+    BEGIN \
+        INSERT INTO job_rescues (task_id, queue, worker, was, reason, rescued_at) \
+        VALUES (NEW.id, NEW.job_type, OLD.lock_by, OLD.status, NEW.last_result, \
+                CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); \
+    END";
+const RESCUE_TRIGGER_POSTGRES: [&str; 3] = [
+    "CREATE OR REPLACE FUNCTION billhook_note_job_rescue() RETURNS trigger LANGUAGE plpgsql AS $$ \
+     BEGIN \
+         INSERT INTO job_rescues (task_id, queue, worker, was, reason, rescued_at) \
+         VALUES (NEW.id, NEW.job_type, OLD.lock_by, OLD.status, NEW.last_result::text, \
+                 (extract(epoch FROM clock_timestamp()) * 1000)::bigint); \
+         RETURN NULL; \
+     END $$",
+    "DROP TRIGGER IF EXISTS billhook_job_rescued ON apalis.jobs",
+    "CREATE TRIGGER billhook_job_rescued AFTER UPDATE OF status ON apalis.jobs FOR EACH ROW \
+     WHEN (OLD.status IN ('Running', 'Queued') AND NEW.status = 'Pending' \
+           AND OLD.lock_by IS NOT NULL AND NEW.lock_by IS NULL) \
+     EXECUTE FUNCTION billhook_note_job_rescue()",
 ];
 
 /// apalis' SQLite ack and lock statements (`UPDATE Jobs ... id IN json_each(?)` / `lock_by = ?`)

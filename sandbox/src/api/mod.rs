@@ -172,6 +172,9 @@ async fn authenticate(State(sandbox): State<Sandbox>, mut request: Request, next
         )
         .into_response(),
         Some(key) if constant_time_eq(key.as_bytes(), sandbox.keys.secret.as_bytes()) => {
+            if sandbox.outage() {
+                return ApiError::outage().into_response();
+            }
             request.extensions_mut().insert(Caller::Secret);
             next.run(request).await
         }

@@ -124,13 +124,20 @@ async fn kill_the_node_holding_a_job(db: &Db, nodes: &mut Vec<Node>, restart: im
     assert_ne!(done_by, holder, "finished by another node");
     let runs = runs_of(db, &held.id).await;
     assert_eq!(runs.len(), 2, "started twice: {runs:?}");
-    assert_eq!(runs[0], (holder, None), "the killed run never finished");
+    assert_eq!(runs[0], (holder.clone(), None), "the killed run never finished");
     assert!(runs[1].1.is_some());
     let effects: i64 = on_db!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM canary_effects WHERE canary_id = $1").bind(&held.id).fetch_one(pool).await
     })
     .unwrap();
     assert_eq!(effects, 1, "its effect happened once");
+
+    // The nodes page lists the rescue: the canary, taken from the killed node while running.
+    let rescues = billhook_core::dashboard::nodes::recent_rescues(db).await.unwrap();
+    let rescue = rescues.iter().find(|r| r.queue == "system.canary").unwrap_or_else(|| panic!("no rescue noted: {rescues:?}"));
+    assert_eq!(rescue.node(), Some(holder.as_str()), "{rescue:?}");
+    assert_eq!(rescue.was, "Running");
+    assert!(!rescue.handed_back(), "{rescue:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,6 +210,11 @@ async fn sigterm_finishes_the_running_job_and_hands_back_the_rest(backend: Backe
     let runs = runs_of(&db, &running.id).await;
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert!(runs[0].1.is_some(), "the running job was allowed to finish");
+
+    // The nodes page lists the three handed back, claimed but not started.
+    let rescues = billhook_core::dashboard::nodes::recent_rescues(&db).await.unwrap();
+    assert_eq!(rescues.len(), 3, "{rescues:?}");
+    assert!(rescues.iter().all(|r| r.handed_back() && r.was == "Queued"), "{rescues:?}");
 
     // A new node runs the others long before the 3 s orphan threshold would free them.
     let handed_back_at = Instant::now();

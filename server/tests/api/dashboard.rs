@@ -19,6 +19,8 @@ on_both_databases!(
     process_again_is_an_admins_action_and_lands_in_the_audit_log,
     jobs_are_read_by_operators_and_retried_or_discarded_by_an_admin,
     everything_a_filter_matches_is_acted_on_after_a_dry_run,
+    every_matching_event_is_processed_again_after_a_dry_run,
+    a_job_that_failed_while_stripe_was_down_is_retried_by_an_admin_and_succeeds,
 );
 
 /// Signs `app` in afresh as `email` with `role`.
@@ -210,13 +212,35 @@ async fn jobs_are_read_by_operators_and_retried_or_discarded_by_an_admin(mut app
     assert_eq!(actions, ["job.retry", "job.discard"], "newest first");
 }
 
+/// Starts a bulk operation through `function` and waits for it to end; returns the operation as
+/// its progress page reads it.
+async fn run_bulk(app: &TestApp, function: &str, form: &[(&str, &str)]) -> Value {
+    let started = app.post_form(&format!("/api/{function}"), form).await;
+    assert_eq!(started.status(), StatusCode::OK, "{function}: {}", started.text().await.unwrap());
+    let progress = started.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let id = progress.strip_prefix("/admin/bulk/").unwrap_or_else(|| panic!("went to {progress}")).to_owned();
+    app.wait_for("the bulk operation to finish", std::time::Duration::from_secs(30), || async {
+        let operation = ok(app, "admin_bulk_operation", &[("id", &id)]).await;
+        (!operation["finished_at"].is_null()).then_some(operation)
+    })
+    .await
+}
+
 async fn everything_a_filter_matches_is_acted_on_after_a_dry_run(mut app: TestApp) {
     use billhook_core::{
+        dashboard::{Actor, queues},
         email::Template,
         jobs::{ProcessEvent, SendEmail, enqueue},
     };
 
-    // No workers run: the jobs wait.
+    // The queues whose jobs are acted on are paused: their jobs wait while the workers run the
+    // bulk operations (queue system.dashboard).
+    let ops = Actor { user_id: 1, email: ADMIN.0.into() };
+    let known: Vec<&str> = billhook_core::jobs::queues().into_iter().map(|(queue, _)| queue).collect();
+    for queue in ["stripe.customers", "email"] {
+        queues::set_paused(&app.state.db, &ops, &known, queue, true).await.unwrap();
+    }
+    app.start_workers();
     let mut tx = app.state.db.begin().await.unwrap();
     let events: Vec<ProcessEvent> = (0..3)
         .map(|n| ProcessEvent { event_id: format!("evt_bulk_{n}"), event_type: "customer.updated".into() })
@@ -225,7 +249,7 @@ async fn everything_a_filter_matches_is_acted_on_after_a_dry_run(mut app: TestAp
     enqueue(&mut tx, &[SendEmail::new("bulk@example.com", Template::Welcome)]).await.unwrap();
     tx.commit().await.unwrap();
     let form = |action: &'static str, state: &'static str| {
-        [("action", action), ("queue", "stripe.customers"), ("state", state)]
+        [("action", action), ("queue", "stripe.customers"), ("state", state), ("expected", "3")]
     };
 
     as_operator(&mut app, "bulk-viewer@example.com", Role::Viewer).await;
@@ -239,16 +263,28 @@ async fn everything_a_filter_matches_is_acted_on_after_a_dry_run(mut app: TestAp
     assert_eq!(ok(&app, "admin_jobs_dry_run", &form("retry", "")).await["count"], 0, "nothing failed yet");
     assert_eq!(call(&app, "admin_jobs_dry_run", &form("explode", "")).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(call(&app, "admin_jobs_bulk", &form("discard", "Sleeping")).await.0, StatusCode::BAD_REQUEST);
+    // A forged cross-site post starts nothing.
+    let forged = app.client.post(app.url("/api/admin_jobs_bulk")).form(&form("discard", "")).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
-    ok(&app, "admin_jobs_bulk", &form("discard", "")).await;
+    let discarded = run_bulk(&app, "admin_jobs_bulk", &form("discard", "")).await;
+    assert_eq!((discarded["done"].as_i64(), discarded["expected"].as_i64()), (Some(3), Some(3)));
     let states = |list: &Value| -> Vec<String> {
         list["jobs"].as_array().unwrap().iter().map(|j| j["status"].as_str().unwrap().to_owned()).collect()
     };
     assert_eq!(states(&ok(&app, "admin_jobs", &[("queue", "stripe.customers")]).await), ["Killed"; 3]);
     assert_eq!(states(&ok(&app, "admin_jobs", &[("queue", "email")]).await), ["Pending"], "another queue untouched");
 
-    assert_eq!(ok(&app, "admin_jobs_dry_run", &form("retry", "Killed")).await["count"], 3);
-    ok(&app, "admin_jobs_bulk", &form("retry", "Killed")).await;
+    // A search inside the arguments narrows a bulk action too.
+    let one = [("action", "retry"), ("queue", ""), ("state", "Killed"), ("arg", "event_id"), ("value", "evt_bulk_1")];
+    assert_eq!(ok(&app, "admin_jobs_dry_run", &one).await["count"], 1);
+    let retried_one = run_bulk(&app, "admin_jobs_bulk", &one).await;
+    assert_eq!(retried_one["done"], 1);
+    let found = ok(&app, "admin_jobs", &[("arg", "event_id"), ("value", "evt_bulk_1")]).await;
+    assert_eq!(states(&found), ["Pending"]);
+
+    assert_eq!(ok(&app, "admin_jobs_dry_run", &form("retry", "Killed")).await["count"], 2);
+    run_bulk(&app, "admin_jobs_bulk", &form("retry", "Killed")).await;
     assert_eq!(states(&ok(&app, "admin_jobs", &[("queue", "stripe.customers")]).await), ["Pending"; 3]);
 
     let audit = ok(&app, "admin_audit", &[]).await;
@@ -256,10 +292,123 @@ async fn everything_a_filter_matches_is_acted_on_after_a_dry_run(mut app: TestAp
         .as_array()
         .unwrap()
         .iter()
+        .filter(|e| e["action"] != "queue.pause")
         .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap(), e["rows"].as_i64().unwrap()))
         .collect();
     assert_eq!(
         entries,
-        [("job.retry", "queue=stripe.customers state=Killed", 3), ("job.discard", "queue=stripe.customers", 3)]
+        [
+            ("job.retry", "queue=stripe.customers state=Killed", 2),
+            ("job.retry", "state=Killed event_id=evt_bulk_1", 1),
+            ("job.discard", "queue=stripe.customers", 3)
+        ]
     );
+    let listed = ok(&app, "admin_bulk_operations", &[]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+}
+
+/// "Process again" for every event a filter matches: dry run, refusals, the operation, its
+/// audit entry, and each event processed a second time.
+async fn every_matching_event_is_processed_again_after_a_dry_run(mut app: TestApp) {
+    app.start_workers();
+    let now = billhook_core::clock::now_ms() / 1000;
+    for n in 0..4 {
+        deliver_signed(&app, &customer_event(&format!("evt_again_{n}"), &format!("cus_again_{n}"), now, "a@example.com"))
+            .await;
+    }
+    deliver_signed(&app, &event("evt_again_plan", "plan.created", now, json!({ "id": "plan_1", "object": "plan" })))
+        .await;
+    // Processed (again) since `since` (unix ms): each of the four, its status last changed after it.
+    let processed_since = |app: &TestApp, since: i64| {
+        let db = app.state.db.clone();
+        async move {
+            let rows: Vec<(String, Option<i64>)> = billhook_core::on_db!(&db, pool => {
+                sqlx::query_as("SELECT status, status_changed_at FROM webhook_events WHERE event_type = 'customer.updated'")
+                    .fetch_all(pool)
+                    .await
+            })
+            .unwrap();
+            let again = |(status, at): &(String, Option<i64>)| status == "processed" && at.unwrap_or(0) >= since;
+            (rows.len() == 4 && rows.iter().all(again)).then_some(())
+        }
+    };
+    app.wait_for("the events processed once", std::time::Duration::from_secs(30), || processed_since(&app, 0)).await;
+    let before_bulk = billhook_core::clock::now_ms();
+
+    let filter = [("event_type", "customer.updated"), ("expected", "4")];
+    as_operator(&mut app, "again-viewer@example.com", Role::Viewer).await;
+    assert_eq!(call(&app, "admin_webhooks_dry_run", &filter).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&app, "admin_webhooks_bulk", &filter).await.0, StatusCode::FORBIDDEN);
+    app.client = client();
+    assert_eq!(call(&app, "admin_webhooks_bulk", &filter).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.log_in(ADMIN.0, ADMIN.1).await.status(), StatusCode::OK);
+    let forged = app.client.post(app.url("/api/admin_webhooks_bulk")).form(&filter).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(call(&app, "admin_webhooks_dry_run", &[("status", "exploded")]).await.0, StatusCode::BAD_REQUEST);
+
+    let dry = ok(&app, "admin_webhooks_dry_run", &filter).await;
+    assert_eq!((dry["count"].as_i64(), dry["filter"].as_str()), (Some(4), Some("type=customer.updated")));
+    // Ignored events (no handler) are never queued: everything counts the four only.
+    assert_eq!(ok(&app, "admin_webhooks_dry_run", &[]).await["count"], 4);
+
+    let operation = run_bulk(&app, "admin_webhooks_bulk", &filter).await;
+    assert_eq!(operation["done"], 4);
+    assert_eq!(operation["action"], "webhook.process_again");
+    app.wait_for("the events processed again", std::time::Duration::from_secs(30), || {
+        processed_since(&app, before_bulk)
+    })
+    .await;
+    let audit = ok(&app, "admin_audit", &[]).await;
+    let entry = &audit["entries"][0];
+    assert_eq!((entry["action"].as_str(), entry["target"].as_str(), entry["rows"].as_i64()), (Some("webhook.process_again"), Some("type=customer.updated"), Some(4)));
+}
+
+/// The sandbox's simulated outage (admins only, audited): a job that reads from Stripe fails
+/// with Stripe's 503 and says so; once the outage ends, an admin's "retry now" runs it to the end.
+async fn a_job_that_failed_while_stripe_was_down_is_retried_by_an_admin_and_succeeds(mut app: TestApp) {
+    use billhook_core::{
+        events::MirroredKind,
+        jobs::{Cause, RefreshObject, enqueue_because},
+    };
+
+    let stripe = crate::sandbox::Stripe::of(&app).await;
+    let customer = crate::sandbox::json(stripe.post("/v1/customers", &[("email", "down@example.com")]).await).await;
+    let customer = customer["id"].as_str().unwrap().to_owned();
+
+    as_operator(&mut app, "outage-viewer@example.com", Role::Viewer).await;
+    assert_eq!(call(&app, "sandbox_outage", &[("on", "true")]).await.0, StatusCode::FORBIDDEN);
+    app.client = client();
+    assert_eq!(app.log_in(ADMIN.0, ADMIN.1).await.status(), StatusCode::OK);
+    ok(&app, "sandbox_outage", &[("on", "true")]).await;
+    assert_eq!(ok(&app, "sandbox_keys", &[]).await["outage"], true);
+    let refused = stripe.get(&format!("/v1/customers/{customer}")).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    app.start_workers();
+    let mut tx = app.state.db.begin().await.unwrap();
+    let read = RefreshObject { kind: MirroredKind::Customer, id: customer.clone() };
+    enqueue_because(&mut tx, Cause::Event("evt_during_outage"), &[read]).await.unwrap();
+    tx.commit().await.unwrap();
+    let list = ok(&app, "admin_jobs", &[("queue", "stripe.reads")]).await;
+    let job = list["jobs"][0]["id"].as_str().unwrap().to_owned();
+    let failed = app
+        .wait_for("the read to fail", std::time::Duration::from_secs(30), || async {
+            let detail = ok(&app, "admin_job", &[("id", &job)]).await;
+            (detail["history"].as_array().unwrap().len() == 1 && detail["status"] == "Failed").then_some(detail)
+        })
+        .await;
+    assert_eq!(failed["status"], "Failed", "{failed}");
+    let error = failed["history"][0]["error"].as_str().unwrap();
+    assert!(error.contains("Stripe's API is unavailable"), "{error}");
+
+    ok(&app, "sandbox_outage", &[("on", "false")]).await;
+    ok(&app, "admin_job_action", &[("id", &job), ("action", "retry")]).await;
+    app.wait_for("the retried read to succeed", std::time::Duration::from_secs(30), || async {
+        (ok(&app, "admin_job", &[("id", &job)]).await["status"] == "Done").then_some(())
+    })
+    .await;
+    let audit = ok(&app, "admin_audit", &[]).await;
+    let actions: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["job.retry", "sandbox.outage_off", "sandbox.outage_on"], "newest first");
 }

@@ -13,6 +13,7 @@ mod csrf;
 mod custom_domains;
 mod dashboard;
 mod dashboard_cluster;
+mod dashboard_records;
 mod email;
 mod exports;
 mod operations;

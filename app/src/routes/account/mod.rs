@@ -14,28 +14,40 @@ mod plans;
 
 use leptos::prelude::*;
 use leptos_router::{
-    MatchNestedRoutes, SsrMode,
+    Lazy, SsrMode,
     components::{A, ParentRoute, Route},
     path,
 };
 
 use crate::session::use_current_user;
 
+lazy_pages!(
+    AccountOverview => overview::AccountPage,
+    Plans => plans::PlansPage,
+    Billing => billing::BillingPage,
+    BillingResult => billing_result::BillingResultPage,
+    PlanChange => plan_change::PlanChangePage,
+    PaymentMethod => payment_method::PaymentMethodPage,
+    Invoices => invoices::InvoicesPage,
+    InvoicePay => invoice_pay::InvoicePayPage,
+    Domains => domains::DomainsPage,
+);
+
 /// `/account`; a visitor is sent to log in (302 on the server) and back. Rendered in
 /// `SsrMode::Async`, so that the redirect's status is set before the first byte.
 #[component(transparent)]
-pub fn AccountRoutes() -> impl MatchNestedRoutes + Clone {
+pub fn AccountRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
         <ParentRoute path=path!("/account") view=|| view! { <AccountNav /> {super::guarded(|_| true)} } ssr=SsrMode::Async>
-            <Route path=path!("") view=overview::AccountPage />
-            <Route path=path!("plans") view=plans::PlansPage />
-            <Route path=path!("billing") view=billing::BillingPage />
-            <Route path=path!("billing/result") view=billing_result::BillingResultPage />
-            <Route path=path!("billing/change") view=plan_change::PlanChangePage />
-            <Route path=path!("payment-method") view=payment_method::PaymentMethodPage />
-            <Route path=path!("invoices") view=invoices::InvoicesPage />
-            <Route path=path!("invoices/:id/pay") view=invoice_pay::InvoicePayPage />
-            <Route path=path!("domains") view=domains::DomainsPage />
+            <Route path=path!("") view={Lazy::<AccountOverview>::new()} />
+            <Route path=path!("plans") view={Lazy::<Plans>::new()} />
+            <Route path=path!("billing") view={Lazy::<Billing>::new()} />
+            <Route path=path!("billing/result") view={Lazy::<BillingResult>::new()} />
+            <Route path=path!("billing/change") view={Lazy::<PlanChange>::new()} />
+            <Route path=path!("payment-method") view={Lazy::<PaymentMethod>::new()} />
+            <Route path=path!("invoices") view={Lazy::<Invoices>::new()} />
+            <Route path=path!("invoices/:id/pay") view={Lazy::<InvoicePay>::new()} />
+            <Route path=path!("domains") view={Lazy::<Domains>::new()} />
         </ParentRoute>
     }
     .into_inner()

@@ -97,15 +97,13 @@ pub async fn admin_job(id: String) -> Result<JobView, AppError> {
 /// `retry` (run now) or `discard` job `id`. Admins only; recorded in the audit log.
 #[server(endpoint = "admin_job_action")]
 pub async fn job_action(id: String, action: String) -> Result<(), AppError> {
-    use billhook_core::dashboard::{Actor, jobs};
-    use billhook_model::Role;
+    use billhook_core::dashboard::jobs;
     use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-    use crate::ssr::{finish_form, require_role, state};
+    use crate::ssr::{finish_form, require_admin, state};
     let page = format!("/admin/jobs/{}", utf8_percent_encode(&id, NON_ALPHANUMERIC));
     let result = async {
-        let admin = require_role(Role::Admin)?;
-        let actor = Actor { user_id: admin.id, email: admin.email };
+        let actor = require_admin()?;
         let db = &state()?.db;
         match action.as_str() {
             "retry" => jobs::retry_now(db, &actor, &id).await?,

@@ -130,12 +130,15 @@ pub fn JobsPage() -> impl IntoView {
                 </p>
             })}
             <JobTable jobs=list.jobs />
-            // Bulk actions take the queue and state; a search by id or argument is for finding.
-            {(is_admin() && get("id").is_empty() && get("arg").is_empty()).then(|| {
+            // Bulk actions take the queue, state and argument search (all of it, not the window
+            // a page reads); a search by id is for finding one.
+            {(is_admin() && get("id").is_empty()).then(|| {
                 let bulk = |action: &str| format!(
-                    "/admin/jobs/bulk?action={action}&queue={}&state={}",
+                    "/admin/jobs/bulk?action={action}&queue={}&state={}&arg={}&value={}",
                     utf8_percent_encode(&get("queue"), NON_ALPHANUMERIC),
                     utf8_percent_encode(&get("state"), NON_ALPHANUMERIC),
+                    utf8_percent_encode(&get("arg"), NON_ALPHANUMERIC),
+                    utf8_percent_encode(&get("value"), NON_ALPHANUMERIC),
                 );
                 view! {
                     <p>

@@ -1,6 +1,7 @@
 //! `/admin/nodes`: every Billhook process - its roles, version, host and pid, when it started,
 //! how old its last heartbeat is against the rescue threshold (past it, the node is presumed
-//! dead and apalis re-runs its jobs elsewhere), and the jobs its workers are running.
+//! dead and apalis re-runs its jobs elsewhere), and the jobs its workers are running; below, the
+//! jobs recently taken back from a node (silent past the threshold, or shutting down).
 
 use billhook_model::Timestamp;
 use leptos::prelude::*;
@@ -36,9 +37,25 @@ pub struct NodeLine {
     pub jobs_in_flight: i64,
 }
 
+/// A job apalis took back from a node's worker, to run again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RescueLine {
+    pub job_id: String,
+    pub queue: String,
+    /// The node that held it (its worker's name when that names no node).
+    pub node: String,
+    /// Running, or Queued (fetched, not started).
+    pub was: String,
+    /// Handed back by the node shutting down; else taken after its heartbeat stopped.
+    pub handed_back: bool,
+    pub at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeList {
     pub nodes: Vec<NodeLine>,
+    /// Newest first.
+    pub rescues: Vec<RescueLine>,
     /// Seconds of silence after which a node is presumed dead.
     pub threshold_secs: i64,
 }
@@ -73,7 +90,19 @@ pub async fn admin_nodes() -> Result<NodeList, AppError> {
                 jobs_in_flight: n.jobs_in_flight,
             })
             .collect();
-        Ok(NodeList { nodes, threshold_secs: threshold_ms / 1000 })
+        let rescues = nodes::recent_rescues(&state.db)
+            .await?
+            .into_iter()
+            .map(|r| RescueLine {
+                node: r.node().unwrap_or(&r.worker).to_owned(),
+                handed_back: r.handed_back(),
+                at: Timestamp(r.rescued_at),
+                job_id: r.task_id,
+                queue: r.queue,
+                was: r.was,
+            })
+            .collect();
+        Ok(NodeList { nodes, rescues, threshold_secs: threshold_ms / 1000 })
     }
     .await;
     result.or_else(fail)
@@ -107,6 +136,32 @@ pub fn NodesPage() -> impl IntoView {
                         </tr>
                     }).collect_view()}
                 </Table>
+            </Loaded>
+        </section>
+        <section class="card">
+            <h2>"Recently rescued jobs"</h2>
+            <Loaded resource=nodes let:list>
+                {if list.rescues.is_empty() {
+                    view! { <p class="hint">"No job has been taken back from a node."</p> }.into_any()
+                } else {
+                    view! {
+                        <Table columns=&["When", "Job", "Queue", "From node", "Was", "Why"] testid="rescues">
+                            {list.rescues.into_iter().map(|r| {
+                                let href = format!("/admin/jobs/{}", r.job_id);
+                                view! {
+                                    <tr data-testid="rescue">
+                                        <td><Time at=r.at /></td>
+                                        <td><a href=href><code>{r.job_id}</code></a></td>
+                                        <td>{r.queue}</td>
+                                        <td><code>{r.node}</code></td>
+                                        <td>{r.was}</td>
+                                        <td>{if r.handed_back { "handed back at shutdown" } else { "heartbeat stopped" }}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </Table>
+                    }.into_any()
+                }}
             </Loaded>
         </section>
     }

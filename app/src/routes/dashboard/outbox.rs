@@ -1,5 +1,6 @@
 //! `/admin/outbox`: the newest messages Billhook sent or kept (without an SMTP server, the outbox
-//! is where mail goes - the offline demo reads its links here), optionally to one address.
+//! is where mail goes - the offline demo reads its links here), optionally to one address; each
+//! opens as its recipient reads it (`/admin/outbox/{id}`, see `outbox_mail`).
 
 use billhook_model::Timestamp;
 use leptos::prelude::*;
@@ -15,6 +16,7 @@ use crate::{
 /// One message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mail {
+    pub id: String,
     pub to: String,
     pub subject: String,
     pub body: String,
@@ -35,6 +37,7 @@ pub async fn outbox(to: Option<String>) -> Result<Vec<Mail>, AppError> {
         Ok(mails
             .into_iter()
             .map(|m| Mail {
+                id: m.id,
                 to: m.recipient,
                 subject: m.subject,
                 body: m.body,
@@ -65,7 +68,7 @@ pub fn OutboxPage() -> impl IntoView {
                 list.into_iter().map(|mail| view! {
                     <article class="card mail" data-testid="mail">
                         <p class="hint"><Time at=mail.at />{format!(" to {} ({})", mail.to, mail.status)}</p>
-                        <h2 data-testid="mail-subject">{mail.subject}</h2>
+                        <h2 data-testid="mail-subject"><a href=format!("/admin/outbox/{}", mail.id)>{mail.subject}</a></h2>
                         <pre data-testid="mail-body">{mail.body}</pre>
                     </article>
                 }).collect_view().into_any()

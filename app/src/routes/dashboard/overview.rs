@@ -15,7 +15,7 @@ use crate::{
     AppError,
     components::{
         chart::{BarChart, Series},
-        data::Loaded,
+        data::{Loaded, refetch_every},
         form::{ErrorNote, form_error},
         table::Table,
         time::Time,
@@ -131,12 +131,11 @@ pub async fn admin_overview(window: Option<String>) -> Result<AdminOverviewData,
 /// recorded in the audit log.
 #[server(endpoint = "admin_queue_pause")]
 pub async fn queue_pause(queue: String, action: String) -> Result<(), AppError> {
-    use billhook_core::dashboard::{Actor, queues};
+    use billhook_core::dashboard::queues;
 
-    use crate::ssr::{finish_form, require_role, state};
+    use crate::ssr::{finish_form, require_admin, state};
     let result = async {
-        let admin = require_role(Role::Admin)?;
-        let actor = Actor { user_id: admin.id, email: admin.email };
+        let actor = require_admin()?;
         let pause = match action.as_str() {
             "pause" => true,
             "resume" => false,
@@ -160,7 +159,7 @@ pub fn AdminOverview() -> impl IntoView {
     let refresh = move || query.read().get("refresh").and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
     let pause = ServerAction::<QueuePause>::new();
     let data = Resource::new(move || (window(), pause.version().get()), |(window, _)| admin_overview(window));
-    auto_refresh(data, refresh);
+    refetch_every(data, refresh);
     let user = use_current_user();
     view! {
         <Title text="Operations - Billhook" />
@@ -177,33 +176,6 @@ pub fn AdminOverview() -> impl IntoView {
             <SandboxActivity />
         })}
     }
-}
-
-/// Reloads `data` every `seconds()` seconds (0: never) while the tab is visible. Browser only:
-/// the server renders once.
-fn auto_refresh(
-    data: Resource<Result<AdminOverviewData, AppError>>,
-    seconds: impl Fn() -> u32 + Send + Sync + 'static,
-) {
-    Effect::new(move |previous: Option<Option<IntervalHandle>>| {
-        if let Some(Some(handle)) = previous {
-            handle.clear();
-        }
-        let every = seconds();
-        (every > 0)
-            .then(|| {
-                set_interval_with_handle(
-                    move || {
-                        if !document().hidden() {
-                            data.refetch();
-                        }
-                    },
-                    std::time::Duration::from_secs(u64::from(every)),
-                )
-                .ok()
-            })
-            .flatten()
-    });
 }
 
 #[component]

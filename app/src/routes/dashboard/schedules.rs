@@ -76,12 +76,11 @@ pub async fn admin_schedules() -> Result<Vec<ScheduleLine>, AppError> {
 /// Asks the schedulers to run schedule `name` once, now. Admins only; recorded in the audit log.
 #[server(endpoint = "admin_schedule_run")]
 pub async fn schedule_run(name: String) -> Result<(), AppError> {
-    use billhook_core::dashboard::{Actor, schedules};
+    use billhook_core::dashboard::schedules;
 
-    use crate::ssr::{finish_form, require_role, state};
+    use crate::ssr::{finish_form, require_admin, state};
     let result = async {
-        let admin = require_role(billhook_model::Role::Admin)?;
-        let actor = Actor { user_id: admin.id, email: admin.email };
+        let actor = require_admin()?;
         let state = state()?;
         schedules::run_now(&state.db, &actor, &state.operations.schedules, &name).await?;
         Ok(())

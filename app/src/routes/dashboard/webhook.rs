@@ -106,15 +106,13 @@ pub async fn admin_webhook(id: String) -> Result<EventView, AppError> {
 /// Queues event `id`'s handler again. Admins only; recorded in the audit log.
 #[server(endpoint = "admin_process_again")]
 pub async fn process_again(id: String) -> Result<(), AppError> {
-    use billhook_core::dashboard::{Actor, webhooks};
-    use billhook_model::Role;
+    use billhook_core::dashboard::webhooks;
     use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-    use crate::ssr::{finish_form, require_role, state};
+    use crate::ssr::{finish_form, require_admin, state};
     let page = format!("/admin/webhooks/{}", utf8_percent_encode(&id, NON_ALPHANUMERIC));
     let result = async {
-        let admin = require_role(Role::Admin)?;
-        let actor = Actor { user_id: admin.id, email: admin.email };
+        let actor = require_admin()?;
         webhooks::process_again(&state()?.db, &actor, &id).await?;
         Ok(())
     }

@@ -64,17 +64,16 @@ pub async fn admin_webhooks(
     use crate::ssr::{fail, require_operator, state};
     let result: Result<_, AppError> = async {
         require_operator()?;
-        let text = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let status = text(status).map(|s| EventStatus::parse(&s).map_err(|_| AppError::Invalid)).transpose()?;
-        let filter = webhooks::EventFilter {
-            event_type: text(event_type),
-            status,
-            object_id: text(object_id),
-            event_id: text(event_id),
-            from: text(from).map(|d| day_start(&d)).transpose()?,
-            to: text(to).map(|d| day_start(&d).map(|ms| ms + 86_400_000)).transpose()?,
-        };
-        let before = text(before).map(|c| Cursor::parse(&c)).transpose()?;
+        let filter = event_filter(&EventQuery {
+            event_type: event_type.unwrap_or_default(),
+            status: status.unwrap_or_default(),
+            object_id: object_id.unwrap_or_default(),
+            event_id: event_id.unwrap_or_default(),
+            from: from.unwrap_or_default(),
+            to: to.unwrap_or_default(),
+            before: String::new(),
+        })?;
+        let before = before.filter(|c| !c.trim().is_empty()).map(|c| Cursor::parse(c.trim())).transpose()?;
         let (rows, next) = webhooks::list(&state()?.db, &filter, before.as_ref(), 50).await?;
         Ok(EventPage {
             events: rows
@@ -96,6 +95,21 @@ pub async fn admin_webhooks(
     result.or_else(fail)
 }
 
+/// The filter `query` describes (each empty field: any); a status or day it cannot read is 400.
+#[cfg(feature = "ssr")]
+pub fn event_filter(query: &EventQuery) -> Result<billhook_core::dashboard::webhooks::EventFilter, AppError> {
+    let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    let status = text(&query.status).map(|s| EventStatus::parse(&s).map_err(|_| AppError::Invalid)).transpose()?;
+    Ok(billhook_core::dashboard::webhooks::EventFilter {
+        event_type: text(&query.event_type),
+        status,
+        object_id: text(&query.object_id),
+        event_id: text(&query.event_id),
+        from: text(&query.from).map(|d| day_start(&d)).transpose()?,
+        to: text(&query.to).map(|d| day_start(&d).map(|ms| ms + 86_400_000)).transpose()?,
+    })
+}
+
 /// Midnight UTC of day `day` (`YYYY-MM-DD`), in unix ms.
 #[cfg(feature = "ssr")]
 fn day_start(day: &str) -> Result<i64, AppError> {
@@ -104,8 +118,8 @@ fn day_start(day: &str) -> Result<i64, AppError> {
     Ok(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
-/// The list's query string with `before` set to `cursor`.
-fn page_link(query: &EventQuery, cursor: &str) -> String {
+/// `query`'s filters as a query string (`event_type=...&status=...`; the page cursor left out).
+pub fn filter_string(query: &EventQuery) -> String {
     let pairs = [
         ("event_type", &query.event_type),
         ("status", &query.status),
@@ -114,12 +128,17 @@ fn page_link(query: &EventQuery, cursor: &str) -> String {
         ("from", &query.from),
         ("to", &query.to),
     ];
-    let mut link = String::from("/admin/webhooks?");
-    for (name, value) in pairs.into_iter().filter(|(_, v)| !v.is_empty()) {
-        link.push_str(&format!("{name}={}&", utf8_percent_encode(value, NON_ALPHANUMERIC)));
-    }
-    link.push_str(&format!("before={}", utf8_percent_encode(cursor, NON_ALPHANUMERIC)));
-    link
+    pairs
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, NON_ALPHANUMERIC)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The list's query string with `before` set to `cursor`.
+fn page_link(query: &EventQuery, cursor: &str) -> String {
+    format!("/admin/webhooks?{}&before={}", filter_string(query), utf8_percent_encode(cursor, NON_ALPHANUMERIC))
 }
 
 #[component]
@@ -151,6 +170,8 @@ pub fn WebhooksPage() -> impl IntoView {
             some(q.before),
         )
     });
+    let user = crate::session::use_current_user();
+    let is_admin = move || user.get_untracked().is_some_and(|u| u.is_admin());
     let field = move |name: &'static str, label: &'static str, kind: &'static str| {
         view! {
             <label>{label}" "<input type=kind name=name value=move || params.with(|q| q.get(name)) /></label>" "
@@ -178,6 +199,13 @@ pub fn WebhooksPage() -> impl IntoView {
         </form>
         <Loaded resource=page let:page>
             <EventTable events=page.events />
+            {is_admin().then(|| view! {
+                <p>
+                    <a href=format!("/admin/webhooks/bulk?{}", filter_string(&query())) class="button" data-testid="bulk-process-again">
+                        "Process all that match again"
+                    </a>
+                </p>
+            })}
             {page.next.map(|cursor| view! {
                 <p><a href=page_link(&query(), &cursor) data-testid="older">"Older events"</a></p>
             })}

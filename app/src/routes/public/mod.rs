@@ -1,18 +1,12 @@
-//! Pages anyone may see: the start page, log-in and sign-up.
+//! Pages anyone may see: the start page, log-in and sign-up. Lazy routes as well: a visitor's
+//! first download holds the frame, and the page's own chunk is preloaded with the HTML.
 
 mod home;
 mod login;
 mod signup;
 
-use leptos::prelude::*;
-use leptos_router::{MatchNestedRoutes, components::Route, path};
-
-#[component(transparent)]
-pub fn PublicRoutes() -> impl MatchNestedRoutes + Clone {
-    view! {
-        <Route path=path!("/") view=home::HomePage />
-        <Route path=path!("/login") view=login::LoginPage />
-        <Route path=path!("/signup") view=signup::SignupPage />
-    }
-    .into_inner()
-}
+lazy_pages!(
+    Home => home::HomePage,
+    Login => login::LoginPage,
+    Signup => signup::SignupPage,
+);
