@@ -210,14 +210,14 @@ impl Accounts {
         let policy = &self.throttle;
         let from_ip = throttle::take(&self.db, policy, Bucket::login_ip(ip), policy.max_failures_per_ip, now).await??;
         let pair = Bucket::login(&email_key, ip);
-        let on_account = match throttle::take(&self.db, policy, pair, policy.max_failures_per_account_and_ip, now).await?
-        {
-            Ok(attempt) => attempt,
-            Err(over) => {
-                from_ip.give_back(&self.db).await?;
-                return Err(over.into());
-            }
-        };
+        let on_account =
+            match throttle::take(&self.db, policy, pair, policy.max_failures_per_account_and_ip, now).await? {
+                Ok(attempt) => attempt,
+                Err(over) => {
+                    from_ip.give_back(&self.db).await?;
+                    return Err(over.into());
+                }
+            };
 
         let found = match repo::find_by_email(&self.db, &email_key).await? {
             Some(row) => Some(user_from_row(row)?),

@@ -86,7 +86,8 @@ pub struct BulkOperation {
     pub finished_at: Option<i64>,
 }
 
-const COLUMNS: &str = "SELECT id, action, filter, actor_email, expected, done, started_at, finished_at FROM bulk_operations";
+const COLUMNS: &str =
+    "SELECT id, action, filter, actor_email, expected, done, started_at, finished_at FROM bulk_operations";
 
 /// Records `action` by `actor` and queues the job that runs it; returns the operation's id.
 /// `expected` is the count the operator confirmed.

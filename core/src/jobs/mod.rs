@@ -33,7 +33,6 @@ mod schema;
 mod send_email;
 
 pub use adopt_card::AdoptCard;
-pub use run_bulk::RunBulk;
 pub use canary::Canary;
 pub use enforce_requirements::EnforceRequirements;
 pub use enqueue::{Cause, EnqueueError, EnqueueOn, enqueue, enqueue_because};
@@ -42,6 +41,7 @@ pub use job::{Job, JobContext, JobError, JobServices};
 pub use process_event::{CUSTOMERS_QUEUE, INVOICES_QUEUE, PAYMENTS_QUEUE, ProcessEvent, SUBSCRIPTIONS_QUEUE};
 pub use provision_certificate::ProvisionCertificate;
 pub use refresh_object::RefreshObject;
+pub use run_bulk::RunBulk;
 pub use runner::{Registry, WorkerOptions, node_name, run_workers};
 pub use schema::setup;
 pub use send_email::SendEmail;

@@ -35,9 +35,8 @@ impl Settings {
     /// Password hashes run at once: the setting, else half the cores (at least one), so that a
     /// flood of log-ins or sign-ups leaves the other half to everything else.
     pub fn password_hashes_at_once(&self) -> usize {
-        self.password_hashes_at_once.unwrap_or_else(|| {
-            std::thread::available_parallelism().map(|cores| cores.get() / 2).unwrap_or(1).max(1)
-        })
+        self.password_hashes_at_once
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|cores| cores.get() / 2).unwrap_or(1).max(1))
     }
 
     pub fn webhook_verifier(&self) -> WebhookVerifier {

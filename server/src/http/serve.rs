@@ -60,7 +60,8 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             router.clone().oneshot(request.map(Body::new))
         });
-        let connection = connections.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned());
+        let connection =
+            connections.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned());
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(error, %peer, "connection closed with an error");

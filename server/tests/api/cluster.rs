@@ -134,7 +134,8 @@ async fn kill_the_node_holding_a_job(db: &Db, nodes: &mut Vec<Node>, restart: im
 
     // The nodes page lists the rescue: the canary, taken from the killed node while running.
     let rescues = billhook_core::dashboard::nodes::recent_rescues(db).await.unwrap();
-    let rescue = rescues.iter().find(|r| r.queue == "system.canary").unwrap_or_else(|| panic!("no rescue noted: {rescues:?}"));
+    let rescue =
+        rescues.iter().find(|r| r.queue == "system.canary").unwrap_or_else(|| panic!("no rescue noted: {rescues:?}"));
     assert_eq!(rescue.node(), Some(holder.as_str()), "{rescue:?}");
     assert_eq!(rescue.was, "Running");
     assert!(!rescue.handed_back(), "{rescue:?}");

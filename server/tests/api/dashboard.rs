@@ -313,8 +313,11 @@ async fn every_matching_event_is_processed_again_after_a_dry_run(mut app: TestAp
     app.start_workers();
     let now = billhook_core::clock::now_ms() / 1000;
     for n in 0..4 {
-        deliver_signed(&app, &customer_event(&format!("evt_again_{n}"), &format!("cus_again_{n}"), now, "a@example.com"))
-            .await;
+        deliver_signed(
+            &app,
+            &customer_event(&format!("evt_again_{n}"), &format!("cus_again_{n}"), now, "a@example.com"),
+        )
+        .await;
     }
     deliver_signed(&app, &event("evt_again_plan", "plan.created", now, json!({ "id": "plan_1", "object": "plan" })))
         .await;
@@ -360,7 +363,10 @@ async fn every_matching_event_is_processed_again_after_a_dry_run(mut app: TestAp
     .await;
     let audit = ok(&app, "admin_audit", &[]).await;
     let entry = &audit["entries"][0];
-    assert_eq!((entry["action"].as_str(), entry["target"].as_str(), entry["rows"].as_i64()), (Some("webhook.process_again"), Some("type=customer.updated"), Some(4)));
+    assert_eq!(
+        (entry["action"].as_str(), entry["target"].as_str(), entry["rows"].as_i64()),
+        (Some("webhook.process_again"), Some("type=customer.updated"), Some(4))
+    );
 }
 
 /// The sandbox's simulated outage (admins only, audited): a job that reads from Stripe fails

@@ -121,10 +121,7 @@ async fn the_owner_logs_in_from_elsewhere_while_an_attacker_is_throttled(app: Te
     for _ in 0..MAX_FAILURES_PER_ACCOUNT_AND_IP * 3 {
         attacker.log_in("owner@example.com", "guess").await;
     }
-    assert_eq!(
-        attacker.log_in("owner@example.com", "customer password").await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(attacker.log_in("owner@example.com", "customer password").await.status(), StatusCode::TOO_MANY_REQUESTS);
     let owner = attacker.with_fresh_client().seen_at("203.0.113.10");
     assert_eq!(owner.log_in("owner@example.com", "customer password").await.status(), StatusCode::OK);
     assert_eq!(owner.get("/account").await.status(), StatusCode::OK);
@@ -147,7 +144,10 @@ async fn a_spoofed_forwarded_for_entry_does_not_dodge_the_address_limit(app: Tes
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
     let spoofed = app.with_fresh_client().seen_at("192.0.2.1, 198.51.100.7");
-    assert_eq!(spoofed.log_in("bystander@example.com", "customer password").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        spoofed.log_in("bystander@example.com", "customer password").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // Another client address (as the proxy saw it) is not affected.
     let other = spoofed.with_fresh_client().seen_at("198.51.100.8");
     assert_eq!(other.log_in("bystander@example.com", "customer password").await.status(), StatusCode::OK);
