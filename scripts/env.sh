@@ -11,3 +11,5 @@ leptos_target_dir="$BILLHOOK_CACHE/target-leptos"
 cargo_target_dir="$BILLHOOK_CACHE/target"
 # Python with Stripe's SDK (scripts/setup installs it), for the webhook signature tests.
 test_python="$BILLHOOK_CACHE/venv/bin/python"
+# The WASM's own target directory: scripts/build-release builds it and the server at once.
+leptos_front_target_dir="$BILLHOOK_CACHE/target-leptos-front"
