@@ -17,6 +17,14 @@ use crate::{
 macro_rules! push_filter {
     ($query:expr, $filter:expr, $postgres:expr) => {{
         if let Some((path, value)) = &$filter.argument {
+            // A byte search first: most documents lack the value and are never parsed.
+            if $crate::dashboard::jobs::written_as_is(value, $postgres) {
+                if $postgres {
+                    $query.push(" AND position(convert_to(").push_bind(value.clone()).push(", 'UTF8') in job) > 0");
+                } else {
+                    $query.push(" AND instr(job, CAST(").push_bind(value.clone()).push(" AS BLOB)) > 0");
+                }
+            }
             if $postgres {
                 $query.push(" AND convert_from(job, 'UTF8')::jsonb #>> string_to_array(").push_bind(path.clone());
                 $query.push(", '.') = ").push_bind(value.clone());
@@ -35,6 +43,16 @@ macro_rules! push_filter {
             $query.push(" AND status = ").push_bind(state.clone());
         }
     }};
+}
+
+/// Whether `value`, when a job's argument equals it, appears byte for byte in the job's JSON, so
+/// that a document without those bytes cannot match. serde_json (apalis' codec) escapes only
+/// quotes, backslashes and control characters in strings, and writes numbers as the text they
+/// compare as; SQLite alone reads `true` and `false` as 1 and 0.
+pub fn written_as_is(value: &str, postgres: bool) -> bool {
+    !value.is_empty()
+        && !value.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+        && (postgres || !matches!(value, "0" | "1"))
 }
 
 /// Keeps the rows after keyset cursor `$before` (newest first), `$run_at` being the run time
@@ -302,3 +320,33 @@ pub(crate) fn check(filter: &JobFilter) -> Result<(), DashboardError> {
 mod actions;
 pub(crate) use actions::apply_chunk;
 pub use actions::{JobAction, apply, count, discard, retry_now};
+
+#[cfg(test)]
+mod tests {
+    use super::written_as_is;
+
+    #[test]
+    fn a_value_is_searched_as_bytes_only_when_json_writes_it_as_is() {
+        for value in ["evt_1NZ", "42", "1.5", "true", "ünïcödé", "a/b"] {
+            assert!(written_as_is(value, false) && written_as_is(value, true), "{value}");
+        }
+        for value in ["", "say \"hi\"", "C:\\x", "two\nlines"] {
+            assert!(!written_as_is(value, false) && !written_as_is(value, true), "{value:?}");
+        }
+        // SQLite's json_extract reads true as 1: such a value is not looked for as bytes there.
+        assert!(!written_as_is("1", false) && written_as_is("1", true));
+    }
+
+    #[test]
+    fn every_value_that_serde_json_writes_as_is_is_in_the_document() {
+        let values = [serde_json::json!("evt_1NZ"), serde_json::json!(42), serde_json::json!(1.5), serde_json::json!("a/b")];
+        for value in values {
+            let document = serde_json::json!({ "event_id": value }).to_string();
+            let text = match &value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert!(written_as_is(&text, true) && document.contains(&text), "{document}");
+        }
+    }
+}
