@@ -5,6 +5,7 @@
 //! accepts PostgreSQL's `$1` placeholders) and as side-by-side pairs ([`Sql`]) where they differ.
 //! Each is exercised on both databases by the integration tests.
 
+pub mod after_commit;
 mod tx;
 
 use std::{str::FromStr, time::Duration};
@@ -133,6 +134,7 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
+                    .after_connect(|conn, _| Box::pin(after_commit::install(conn)))
                     .connect_with(connect)
                     .await
                     .context("opening the SQLite database")?;

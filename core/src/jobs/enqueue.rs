@@ -125,6 +125,10 @@ where
 
 impl EnqueueOn for SqliteConnection {
     async fn store(&mut self, jobs: Vec<NewJobs>, causes: Vec<CausedBy>) -> Result<(), EnqueueError> {
+        // Before the writes: outside a transaction the first of them commits.
+        for queue in jobs.iter().map(|group| group.queue) {
+            crate::db::after_commit::after_commit(self, move || super::wakeups::wake(queue)).await?;
+        }
         for NewJobs { queue, tasks } in jobs {
             apalis_sqlite::queries::push_tasks(&mut *self, queue, &tasks).await?;
         }
@@ -137,6 +141,7 @@ impl EnqueueOn for SqliteConnection {
 }
 
 impl EnqueueOn for PgConnection {
+    // Workers everywhere are woken by apalis' NOTIFY trigger, on commit (`super::wakeups`).
     async fn store(&mut self, jobs: Vec<NewJobs>, causes: Vec<CausedBy>) -> Result<(), EnqueueError> {
         for NewJobs { queue, tasks } in jobs {
             apalis_postgres::queries::push_tasks(&mut *self, queue, tasks).await?;

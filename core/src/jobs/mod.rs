@@ -11,7 +11,8 @@
 //!   and its storages re-fetch failed jobs at once;
 //! - every failed attempt and its error kept in `job_attempts` (apalis keeps only the last result);
 //! - worker names unique per process, heartbeat and orphan threshold from the configuration;
-//! - queues an operator pauses from the dashboard, honoured by every node ([`pauses`]).
+//! - queues an operator pauses from the dashboard, honoured by every node ([`pauses`]);
+//! - workers woken when jobs arrive rather than polling ([`wakeups`]).
 
 mod adopt_card;
 mod attempts;
@@ -31,6 +32,7 @@ mod runner;
 pub mod scheduler;
 mod schema;
 mod send_email;
+pub mod wakeups;
 
 pub use adopt_card::AdoptCard;
 pub use canary::Canary;

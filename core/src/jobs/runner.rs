@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::{Job, JobContext, JobError, JobServices, attempts::FailedAttempt, backoff, pauses::LiveWorkers};
+use super::{Job, JobContext, JobError, JobServices, attempts::FailedAttempt, backoff, pauses::LiveWorkers, wakeups};
 use crate::activity::{self, Activity, Tally};
 use crate::{clock, db::Db};
 
@@ -22,7 +22,8 @@ pub struct WorkerOptions {
     pub heartbeat: Duration,
     /// Missed heartbeats after which another node re-runs the worker's jobs.
     pub missed_heartbeats: usize,
-    /// How often an idle worker looks for new jobs.
+    /// How often an idle worker looks for jobs no wake-up announced (retries whose time came,
+    /// rescued jobs); new jobs wake it at once (`wakeups`).
     pub poll_interval: Duration,
     /// Jobs run at once per queue on this node.
     pub concurrency: usize,
@@ -38,9 +39,9 @@ pub struct WorkerOptions {
 impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
-            heartbeat: Duration::from_secs(15),
+            heartbeat: Duration::from_secs(4),
             missed_heartbeats: 3,
-            poll_interval: Duration::from_millis(100),
+            poll_interval: Duration::from_secs(2),
             concurrency: 8,
             batch_size: 64,
             retry_base: Duration::from_secs(5),
@@ -191,15 +192,15 @@ fn register(monitor: Monitor, worker: Arc<QueueWorker>) -> Monitor {
                     .missed_heartbeats(opts.missed_heartbeats);
                 let storage = $storage::<Value>::new(&pool).with_config(config);
                 WorkerBuilder::new(worker_name(worker.queue, restarts))
-                    .backend(storage.poll_with_interval(opts.poll_interval))
+                    .backend(storage.poll_with_stream(wakeups::ticks(worker.queue, opts.poll_interval)))
                     .data(worker.clone())
                     .concurrency(opts.concurrency)
                     .build(run_task)
             })
         }};
     }
-    // Polling on PostgreSQL too, not apalis' LISTEN/NOTIFY `Pubsub`: that holds a pooled
-    // connection per queue for good (six queues starve a small pool).
+    // Woken by `wakeups` (one LISTEN connection per process on PostgreSQL), not apalis' own
+    // `Pubsub`, which holds a pooled connection per queue for good (the queues starve a pool).
     match &worker.db {
         Db::Sqlite(pool) => on!(pool, apalis_sqlite::Config, SqliteStorage),
         Db::Postgres(pool) => on!(pool, apalis_postgres::Config, PostgresStorage),
@@ -214,6 +215,9 @@ pub async fn run_workers(
     services: JobServices,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    if let Db::Postgres(pool) = &db {
+        tokio::spawn(wakeups::listen_until(pool.clone(), shutdown.clone()));
+    }
     let services = Arc::new(services);
     let tally = Tally::default();
     tokio::spawn(tally.clone().flush_until(db.clone(), node_name(), activity::FLUSH_EVERY, shutdown.clone()));

@@ -23,11 +23,19 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             for index in DASHBOARD_INDEXES_POSTGRES {
                 sqlx::query(index).execute(pool).await.context("indexing the jobs for the dashboard")?;
             }
-            let mut tx = pool.begin().await?;
-            for statement in RESCUE_TRIGGER_POSTGRES {
-                sqlx::query(statement).execute(&mut *tx).await.context("noting rescued jobs")?;
+            // The function is replaced in place; the trigger, which locks apalis' table to
+            // create, only when missing (a changed WHEN clause needs a new trigger name).
+            sqlx::query(RESCUE_FUNCTION_POSTGRES).execute(pool).await.context("noting rescued jobs")?;
+            let trigger: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_trigger WHERE tgname = 'billhook_job_rescued'")
+                .fetch_optional(pool)
+                .await?;
+            if trigger.is_none() {
+                match sqlx::query(RESCUE_TRIGGER_POSTGRES).execute(pool).await {
+                    // Another node starting at the same time created it.
+                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42710") => {}
+                    result => drop(result.context("noting rescued jobs")?),
+                }
             }
-            tx.commit().await?;
         }
     }
     Ok(())
@@ -59,20 +67,22 @@ const RESCUE_TRIGGER_SQLITE: &str = "\
         VALUES (NEW.id, NEW.job_type, OLD.lock_by, OLD.status, NEW.last_result, \
                 CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); \
     END";
-const RESCUE_TRIGGER_POSTGRES: [&str; 3] = [
-    "CREATE OR REPLACE FUNCTION billhook_note_job_rescue() RETURNS trigger LANGUAGE plpgsql AS $$ \
-     BEGIN \
-         INSERT INTO job_rescues (task_id, queue, worker, was, reason, rescued_at) \
-         VALUES (NEW.id, NEW.job_type, OLD.lock_by, OLD.status, NEW.last_result::text, \
-                 (extract(epoch FROM clock_timestamp()) * 1000)::bigint); \
-         RETURN NULL; \
-     END $$",
-    "DROP TRIGGER IF EXISTS billhook_job_rescued ON apalis.jobs",
-    "CREATE TRIGGER billhook_job_rescued AFTER UPDATE OF status ON apalis.jobs FOR EACH ROW \
-     WHEN (OLD.status IN ('Running', 'Queued') AND NEW.status = 'Pending' \
-           AND OLD.lock_by IS NOT NULL AND NEW.lock_by IS NULL) \
-     EXECUTE FUNCTION billhook_note_job_rescue()",
-];
+/// On PostgreSQL the trigger also announces the job on apalis' channel, so that a worker of its
+/// queue takes it at once (`super::wakeups`), as for a new job.
+const RESCUE_FUNCTION_POSTGRES: &str = "\
+    CREATE OR REPLACE FUNCTION billhook_note_job_rescue() RETURNS trigger LANGUAGE plpgsql AS $$ \
+    BEGIN \
+        INSERT INTO job_rescues (task_id, queue, worker, was, reason, rescued_at) \
+        VALUES (NEW.id, NEW.job_type, OLD.lock_by, OLD.status, NEW.last_result::text, \
+                (extract(epoch FROM clock_timestamp()) * 1000)::bigint); \
+        PERFORM pg_notify('apalis::job::insert', json_build_object('job_type', NEW.job_type, 'id', NEW.id)::text); \
+        RETURN NULL; \
+    END $$";
+const RESCUE_TRIGGER_POSTGRES: &str = "\
+    CREATE TRIGGER billhook_job_rescued AFTER UPDATE OF status ON apalis.jobs FOR EACH ROW \
+    WHEN (OLD.status IN ('Running', 'Queued') AND NEW.status = 'Pending' \
+          AND OLD.lock_by IS NOT NULL AND NEW.lock_by IS NULL) \
+    EXECUTE FUNCTION billhook_note_job_rescue()";
 
 /// apalis' SQLite ack and lock statements (`UPDATE Jobs ... id IN json_each(?)` / `lock_by = ?`)
 /// are planned, without statistics, by the `lock_by` index: every ack then walks all the jobs
@@ -82,7 +92,9 @@ const RESCUE_TRIGGER_POSTGRES: [&str; 3] = [
 /// at first, so ANALYZE alone would record nothing) and kept fresh by `PRAGMA optimize`.
 async fn steer_sqlite_planner(pool: &sqlx::SqlitePool) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("ANALYZE Jobs").execute(&mut *tx).await?; // creates sqlite_stat1 if missing
+    // Creates sqlite_stat1 if missing; sampled, so a start on a million jobs takes milliseconds.
+    sqlx::query("PRAGMA analysis_limit = 1000").execute(&mut *tx).await?;
+    sqlx::query("ANALYZE Jobs").execute(&mut *tx).await?;
     sqlx::query("DELETE FROM sqlite_stat1 WHERE tbl = 'Jobs' AND idx IN ('sqlite_autoindex_Jobs_1', 'LIdx')")
         .execute(&mut *tx)
         .await?;

@@ -75,7 +75,7 @@ pub struct Settings {
     pub worker_heartbeat_seconds: u64,
     /// Missed heartbeats after which a worker counts as dead and its jobs re-run elsewhere.
     pub worker_missed_heartbeats: usize,
-    /// How often an idle worker looks for new jobs, in milliseconds.
+    /// How often an idle worker looks for jobs no wake-up announced, in milliseconds.
     pub worker_poll_interval_ms: u64,
     /// First retry delay of a failed job, doubled per attempt up to the cap.
     pub job_retry_base_seconds: u64,
@@ -153,9 +153,9 @@ impl Default for Settings {
             webhook_body_limit_bytes: 1024 * 1024,
             worker_concurrency: 8,
             worker_batch_size: 64,
-            worker_heartbeat_seconds: 15,
+            worker_heartbeat_seconds: 4,
             worker_missed_heartbeats: 3,
-            worker_poll_interval_ms: 100,
+            worker_poll_interval_ms: 2000,
             job_retry_base_seconds: 5,
             job_retry_cap_seconds: 3600,
             smtp_url: None,

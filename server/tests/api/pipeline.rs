@@ -20,6 +20,7 @@ on_both_databases!(
     a_subscription_created_and_activated_in_one_second_ends_active,
     an_event_that_cannot_be_handled_is_dead_with_its_error_kept,
     a_storm_of_shuffled_duplicated_events_ends_as_in_order_with_each_processed_once,
+    workers_that_poll_once_an_hour_are_woken_by_each_new_event,
 );
 
 const WITHIN: Duration = Duration::from_secs(30);
@@ -70,6 +71,25 @@ async fn a_stored_event_is_processed_by_a_worker_and_mirrored(app: TestApp) {
     })
     .unwrap();
     assert_eq!(failed_attempts, 0, "only failed attempts are recorded");
+}
+
+/// New jobs wake their workers (SQLite: on commit in this process; PostgreSQL: apalis' NOTIFY,
+/// through this process's one LISTEN connection): with polling once an hour, each event is still
+/// processed - one after another, each only after the workers went idle again.
+async fn workers_that_poll_once_an_hour_are_woken_by_each_new_event(app: TestApp) {
+    let options = billhook_core::jobs::WorkerOptions {
+        poll_interval: Duration::from_secs(3600),
+        heartbeat: Duration::from_secs(2),
+        ..Default::default()
+    };
+    app.start_workers_with(options, None);
+    for i in 0..3 {
+        // Idle: every worker has fetched nothing and waits.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let id = format!("evt_woken_{i}");
+        send(&app, &customer_event(&id, "cus_woken", 1_700_000_000 + i, "woken@example.com")).await;
+        wait_processed(&app, &id).await;
+    }
 }
 
 async fn an_event_type_without_a_handler_is_stored_and_ignored(app: TestApp) {
