@@ -22,6 +22,8 @@ use sqlx::{PgPool, postgres::PgListener};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::db::{Tx, after_commit::after_commit};
+
 /// The channel apalis' `notify_new_jobs` trigger announces new jobs on.
 const CHANNEL: &str = "apalis::job::insert";
 
@@ -50,6 +52,21 @@ pub(super) fn ticks(queue: &str, fallback: Duration) -> Pin<Box<dyn Stream<Item 
         Some(((), signal))
     }))
 }
+
+/// Wakes the workers of every queue on every node once `tx` commits: for jobs an update made
+/// runnable (an operator's retry), which apalis' insert trigger does not announce.
+pub async fn wake_all_after_commit(tx: &mut Tx) -> sqlx::Result<()> {
+    match tx {
+        Tx::Sqlite(tx) => after_commit(tx, wake_all).await,
+        Tx::Postgres(tx) => {
+            let everyone = serde_json::json!({ "job_type": EVERY_QUEUE }).to_string();
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(everyone).execute(&mut **tx).await.map(drop)
+        }
+    }
+}
+
+/// The queue name an announcement for every queue carries (no queue has it).
+const EVERY_QUEUE: &str = "*";
 
 #[derive(Deserialize)]
 struct Announcement {
@@ -89,6 +106,7 @@ pub async fn listen_until(pool: PgPool, shutdown: CancellationToken) {
             };
             match notification {
                 Ok(Some(notification)) => match serde_json::from_str::<Announcement>(notification.payload()) {
+                    Ok(announced) if announced.job_type == EVERY_QUEUE => wake_all(),
                     Ok(announced) => wake(&announced.job_type),
                     Err(error) => tracing::debug!(%error, payload = notification.payload(), "unexpected job announcement"),
                 },

@@ -6,6 +6,7 @@ use crate::{
     clock,
     dashboard::{Actor, DashboardError, audit},
     db::{Db, Tx, query_builder},
+    jobs::wakeups,
     on_db, on_tx,
 };
 
@@ -118,6 +119,9 @@ pub async fn apply(db: &Db, actor: &Actor, filter: &JobFilter, action: JobAction
             DashboardError::NotFound("job")
         });
     }
+    if action == JobAction::Retry {
+        wakeups::wake_all_after_commit(&mut tx).await?;
+    }
     audit::record(&mut tx, actor, action.audit_name(), &filter.to_string(), changed).await?;
     tx.commit().await?;
     Ok(changed)
@@ -176,5 +180,8 @@ pub(crate) async fn apply_chunk(
         query.push(")");
         query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
     })?;
+    if action == JobAction::Retry && changed > 0 {
+        wakeups::wake_all_after_commit(tx).await?;
+    }
     Ok((i64::try_from(changed).unwrap_or(i64::MAX), Some(last)))
 }
