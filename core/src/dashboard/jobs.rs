@@ -339,7 +339,8 @@ mod tests {
 
     #[test]
     fn every_value_that_serde_json_writes_as_is_is_in_the_document() {
-        let values = [serde_json::json!("evt_1NZ"), serde_json::json!(42), serde_json::json!(1.5), serde_json::json!("a/b")];
+        let values =
+            [serde_json::json!("evt_1NZ"), serde_json::json!(42), serde_json::json!(1.5), serde_json::json!("a/b")];
         for value in values {
             let document = serde_json::json!({ "event_id": value }).to_string();
             let text = match &value {

@@ -26,14 +26,17 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             // The function is replaced in place; the trigger, which locks apalis' table to
             // create, only when missing (a changed WHEN clause needs a new trigger name).
             sqlx::query(RESCUE_FUNCTION_POSTGRES).execute(pool).await.context("noting rescued jobs")?;
-            let trigger: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_trigger WHERE tgname = 'billhook_job_rescued'")
-                .fetch_optional(pool)
-                .await?;
+            let trigger: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM pg_trigger WHERE tgname = 'billhook_job_rescued'")
+                    .fetch_optional(pool)
+                    .await?;
             if trigger.is_none() {
                 match sqlx::query(RESCUE_TRIGGER_POSTGRES).execute(pool).await {
                     // Another node starting at the same time created it.
                     Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42710") => {}
-                    result => drop(result.context("noting rescued jobs")?),
+                    result => {
+                        result.context("noting rescued jobs")?;
+                    }
                 }
             }
         }

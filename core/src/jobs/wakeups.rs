@@ -108,7 +108,9 @@ pub async fn listen_until(pool: PgPool, shutdown: CancellationToken) {
                 Ok(Some(notification)) => match serde_json::from_str::<Announcement>(notification.payload()) {
                     Ok(announced) if announced.job_type == EVERY_QUEUE => wake_all(),
                     Ok(announced) => wake(&announced.job_type),
-                    Err(error) => tracing::debug!(%error, payload = notification.payload(), "unexpected job announcement"),
+                    Err(error) => {
+                        tracing::debug!(%error, payload = notification.payload(), "unexpected job announcement")
+                    }
                 },
                 // The connection was lost (notifications meanwhile too): every queue fetches.
                 Ok(None) => {
