@@ -72,8 +72,10 @@ pub async fn start_card_replacement(
 ) -> Result<String, BillingError> {
     let customer = ensure_customer(db, stripe, user_id, email).await?;
     let request = CreateSetupIntent::new().customer(customer.as_str()).usage(CreateSetupIntentUsage::OffSession);
-    let minute = crate::clock::now_ms() / 60_000;
-    let intent = stripe.send_once(&request, &format!("billhook-new-card-{customer}-{minute}")).await?;
+    // One key per replacement started: retries of this request reuse it, a second replacement
+    // (even within the same minute, once the first succeeded) gets an intent of its own.
+    let key = format!("billhook-new-card-{customer}-{}", uuid::Uuid::new_v4());
+    let intent = stripe.send_once(&request, &key).await?;
     intent
         .client_secret
         .ok_or_else(|| BillingError::Unexpected(format!("setup intent {} has no client secret", intent.id)))

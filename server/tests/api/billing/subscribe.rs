@@ -157,6 +157,11 @@ async fn a_new_card_becomes_the_default_of_the_customer_and_the_subscriptions(ap
     let subscription = json(stripe.get(&format!("/v1/subscriptions/{id}?expand[]=default_payment_method")).await).await;
     assert_eq!(subscription["default_payment_method"]["card"]["last4"], "4444", "the subscription renews with it");
     assert_eq!(ok(&app, "my_card", &[]).await["last4"], "4444");
+    // Replaced again at once (within the same minute): a SetupIntent of its own, not the one used.
+    let again = replace_card(&app, "pm_card_visa").await;
+    assert_eq!(again["last4"], "4242");
+    let card = replace_card(&app, "pm_card_mastercard").await;
+    assert_eq!(card["last4"], "4444");
 
     // Another account's SetupIntent, even one that succeeded, is not found and changes nothing.
     app.log_out().await;
