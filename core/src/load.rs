@@ -88,7 +88,15 @@ pub async fn seed(db: &Db, jobs: u64, events: u64, progress: impl Fn(Seeded)) ->
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
         }
         Db::Postgres(pool) => {
-            for table in ["apalis.jobs", "webhook_events", "job_attempts", "job_causes", "activity_counts"] {
+            for table in [
+                "apalis.jobs",
+                "webhook_events",
+                "job_attempts",
+                "job_causes",
+                "job_arguments",
+                "activity_counts",
+                "activity_hourly",
+            ] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {table}"))).execute(pool).await?;
             }
         }
@@ -230,6 +238,13 @@ async fn settle_jobs(db: &Db, now_ms: i64) -> anyhow::Result<()> {
         for statement in counts {
             sqlx::query(sqlx::AssertSqlSafe(statement)).execute(pool).await?;
         }
+        sqlx::query(
+            "INSERT INTO activity_hourly (kind, hour, label, node, count) \
+             SELECT kind, minute / 3600000 * 3600000, label, node, SUM(count) FROM activity_counts \
+             WHERE node = 'seed-load' GROUP BY 1, 2, 3, 4",
+        )
+        .execute(pool)
+        .await?;
         anyhow::Ok(())
     })?;
     Ok(())

@@ -18,3 +18,7 @@ pub use window::ChartWindow;
 
 /// apalis' job states, as its tables name them (the operators' filters offer these).
 pub const JOB_STATES: [&str; 6] = ["Pending", "Queued", "Running", "Done", "Failed", "Killed"];
+
+/// A job's argument values longer than this are not indexed, so not found by the operators'
+/// search inside the arguments.
+pub const MAX_SEARCHABLE_ARGUMENT_CHARS: usize = 200;

@@ -11,27 +11,14 @@ use crate::{
     on_db,
 };
 
-/// Adds `filter`'s conditions to a query that has its `WHERE` already, in the dialect of
-/// `$postgres`. An argument is found by its path in the job's JSON (`event_id`, `template.path`),
-/// compared as text.
+/// Adds `filter`'s conditions to a query of the jobs table that has its `WHERE` already. An
+/// argument is found by its path in the job's JSON (`event_id`, `template.path`) through the
+/// index written with each job (`job_arguments`).
 macro_rules! push_filter {
-    ($query:expr, $filter:expr, $postgres:expr) => {{
+    ($query:expr, $filter:expr) => {{
         if let Some((path, value)) = &$filter.argument {
-            // A byte search first: most documents lack the value and are never parsed.
-            if $crate::dashboard::jobs::written_as_is(value, $postgres) {
-                if $postgres {
-                    $query.push(" AND position(convert_to(").push_bind(value.clone()).push(", 'UTF8') in job) > 0");
-                } else {
-                    $query.push(" AND instr(job, CAST(").push_bind(value.clone()).push(" AS BLOB)) > 0");
-                }
-            }
-            if $postgres {
-                $query.push(" AND convert_from(job, 'UTF8')::jsonb #>> string_to_array(").push_bind(path.clone());
-                $query.push(", '.') = ").push_bind(value.clone());
-            } else {
-                $query.push(" AND CAST(json_extract(CAST(job AS TEXT), '$.' || ").push_bind(path.clone());
-                $query.push(") AS TEXT) = ").push_bind(value.clone());
-            }
+            $query.push(" AND id IN (SELECT task_id FROM job_arguments WHERE path = ").push_bind(path.clone());
+            $query.push(" AND value = ").push_bind(value.clone()).push(")");
         }
         if let Some(id) = &$filter.id {
             $query.push(" AND id = ").push_bind(id.clone());
@@ -43,16 +30,6 @@ macro_rules! push_filter {
             $query.push(" AND status = ").push_bind(state.clone());
         }
     }};
-}
-
-/// Whether `value`, when a job's argument equals it, appears byte for byte in the job's JSON, so
-/// that a document without those bytes cannot match. serde_json (apalis' codec) escapes only
-/// quotes, backslashes and control characters in strings, and writes numbers as the text they
-/// compare as; SQLite alone reads `true` and `false` as 1 and 0.
-pub fn written_as_is(value: &str, postgres: bool) -> bool {
-    !value.is_empty()
-        && !value.chars().any(|c| c == '"' || c == '\\' || c.is_control())
-        && (postgres || !matches!(value, "0" | "1"))
 }
 
 /// Keeps the rows after keyset cursor `$before` (newest first), `$run_at` being the run time
@@ -101,8 +78,20 @@ const LIST: Sql = Sql {
                last_result::text AS last_result FROM apalis.jobs",
 };
 
-/// The jobs `filter` matches that run before `before`, latest run time first, `limit` a page;
-/// and the next page's cursor.
+/// [`LIST`] from the argument index: the jobs holding one value at one path, walked newest
+/// queued first (ids are ULIDs) - a page reads about as many index entries as it shows when the
+/// other filters match most of them. SQLite's `CROSS JOIN` keeps the index as the outer loop.
+const LIST_BY_ARGUMENT: Sql = Sql {
+    sqlite: "SELECT id, job_type AS queue, status, attempts, max_attempts, run_at, done_at, last_result \
+             FROM job_arguments a CROSS JOIN Jobs ON Jobs.id = a.task_id WHERE a.path = ",
+    postgres: "SELECT id, job_type AS queue, status, attempts::bigint AS attempts, max_attempts::bigint AS max_attempts, \
+               EXTRACT(EPOCH FROM run_at)::bigint AS run_at, EXTRACT(EPOCH FROM done_at)::bigint AS done_at, \
+               last_result::text AS last_result \
+               FROM job_arguments a JOIN apalis.jobs ON jobs.id = a.task_id WHERE a.path = ",
+};
+
+/// The jobs `filter` matches after keyset cursor `before`, `limit` a page, and the next page's
+/// cursor: latest run time first; for a search inside the arguments, latest queued first.
 pub async fn list(
     db: &Db,
     filter: &JobFilter,
@@ -112,66 +101,43 @@ pub async fn list(
     check(filter)?;
     let limit = limit.clamp(1, 200);
     let postgres = matches!(db, Db::Postgres(_));
-    let run_at = if postgres { "EXTRACT(EPOCH FROM run_at)::bigint" } else { "run_at" };
-    // A value inside the arguments has no index: such a search reads the next
-    // ARGUMENT_SEARCH_DEPTH jobs (newest first) that the other filters match, a page at a time.
-    let (outer, inner) = match &filter.argument {
-        Some(argument) => (
-            JobFilter { argument: Some(argument.clone()), ..JobFilter::default() },
-            Some(JobFilter { argument: None, ..filter.clone() }),
-        ),
-        None => (filter.clone(), None),
-    };
-    let table = table(postgres);
+    // The page size is written into the statement: SQLite's planner counts on a LIMIT only when
+    // it is a literal; with a bound one it may prefer sorting every row to walking the
+    // (run_at, id) index (docs/benchmarks.md: 80-100 ms for the newest jobs, 3 ms in the shell).
+    let page = format!(" LIMIT {}", limit + 1);
     let mut rows: Vec<JobRow> = on_db!(db, pool => {
-        let mut query = query_builder(pool, db.sql(&LIST));
-        query.push(" WHERE 1 = 1");
-        if let Some(inner) = &inner {
-            // PostgreSQL: an array, so the window's ids are looked up, not the table scanned.
-            let (open, close) = if postgres { (" AND id = ANY(ARRAY(", "))") } else { (" AND id IN (", ")") };
-            query.push(format!("{open}SELECT id FROM {table} WHERE 1 = 1"));
-            push_filter!(query, inner, postgres);
-            push_before!(query, before, run_at);
-            query.push(" ORDER BY run_at DESC, id DESC LIMIT ").push_bind(ARGUMENT_SEARCH_DEPTH).push(close);
-        } else {
-            push_before!(query, before, run_at);
-        }
-        push_filter!(query, outer, postgres);
-        // On PostgreSQL the list's `run_at` is the seconds it selects: order by the column itself,
-        // which the index has, not by that expression (a sort of every match).
-        let order = if postgres { " ORDER BY jobs.run_at DESC, jobs.id DESC LIMIT " } else { " ORDER BY run_at DESC, id DESC LIMIT " };
-        query.push(order).push_bind(limit + 1);
+        let mut query = match &filter.argument {
+            Some((path, value)) => {
+                let mut query = query_builder(pool, db.sql(&LIST_BY_ARGUMENT));
+                query.push_bind(path.clone()).push(" AND a.value = ").push_bind(value.clone());
+                if let Some(cursor) = before {
+                    query.push(" AND a.task_id < ").push_bind(cursor.id.clone());
+                }
+                let others = JobFilter { argument: None, ..filter.clone() };
+                push_filter!(query, others);
+                query.push(" ORDER BY a.task_id DESC");
+                query
+            }
+            None => {
+                let run_at = if postgres { "EXTRACT(EPOCH FROM run_at)::bigint" } else { "run_at" };
+                let mut query = query_builder(pool, db.sql(&LIST));
+                query.push(" WHERE 1 = 1");
+                push_before!(query, before, run_at);
+                push_filter!(query, filter);
+                // On PostgreSQL the list's `run_at` is the seconds it selects: order by the
+                // column itself, which the index has, not by that expression (a sort of every match).
+                query.push(if postgres { " ORDER BY jobs.run_at DESC, jobs.id DESC" } else { " ORDER BY run_at DESC, id DESC" });
+                query
+            }
+        };
+        query.push(&page);
         query.build_query_as().fetch_all(pool).await
     })?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next = match (more, &inner) {
-        (true, _) => rows.last().map(|r| Cursor { at: r.run_at, id: r.id.clone() }),
-        // Every match of this window is shown: the next page searches the window after it.
-        (false, Some(inner)) => window_end(db, inner, before).await?,
-        (false, None) => None,
-    };
+    let next = if more { rows.last().map(|r| Cursor { at: r.run_at, id: r.id.clone() }) } else { None };
     Ok((rows, next))
-}
-
-/// How many jobs one page of an argument search reads.
-pub const ARGUMENT_SEARCH_DEPTH: i64 = 10_000;
-
-/// The last job of the argument-search window `filter` and `before` give, if the window is full
-/// (older jobs remain to be searched).
-async fn window_end(db: &Db, filter: &JobFilter, before: Option<&Cursor>) -> Result<Option<Cursor>, DashboardError> {
-    let postgres = matches!(db, Db::Postgres(_));
-    let run_at = if postgres { "EXTRACT(EPOCH FROM run_at)::bigint" } else { "run_at" };
-    let table = table(postgres);
-    let last: Option<(i64, String)> = on_db!(db, pool => {
-        let mut query = query_builder(pool, &format!("SELECT {run_at}, id FROM {table} WHERE 1 = 1"));
-        push_filter!(query, filter, postgres);
-        push_before!(query, before, run_at);
-        query.push(" ORDER BY run_at DESC, id DESC LIMIT 1 OFFSET ").push_bind(ARGUMENT_SEARCH_DEPTH - 1);
-        query.build_query_as().fetch_optional(pool).await
-    })?;
-    Ok(last.map(|(at, id)| Cursor { at, id }))
 }
 
 /// One attempt Billhook recorded (a failed one, with its error).
@@ -320,34 +286,3 @@ pub(crate) fn check(filter: &JobFilter) -> Result<(), DashboardError> {
 mod actions;
 pub(crate) use actions::apply_chunk;
 pub use actions::{JobAction, apply, count, discard, retry_now};
-
-#[cfg(test)]
-mod tests {
-    use super::written_as_is;
-
-    #[test]
-    fn a_value_is_searched_as_bytes_only_when_json_writes_it_as_is() {
-        for value in ["evt_1NZ", "42", "1.5", "true", "ünïcödé", "a/b"] {
-            assert!(written_as_is(value, false) && written_as_is(value, true), "{value}");
-        }
-        for value in ["", "say \"hi\"", "C:\\x", "two\nlines"] {
-            assert!(!written_as_is(value, false) && !written_as_is(value, true), "{value:?}");
-        }
-        // SQLite's json_extract reads true as 1: such a value is not looked for as bytes there.
-        assert!(!written_as_is("1", false) && written_as_is("1", true));
-    }
-
-    #[test]
-    fn every_value_that_serde_json_writes_as_is_is_in_the_document() {
-        let values =
-            [serde_json::json!("evt_1NZ"), serde_json::json!(42), serde_json::json!(1.5), serde_json::json!("a/b")];
-        for value in values {
-            let document = serde_json::json!({ "event_id": value }).to_string();
-            let text = match &value {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            assert!(written_as_is(&text, true) && document.contains(&text), "{document}");
-        }
-    }
-}

@@ -1,7 +1,8 @@
 //! Enqueueing inside the caller's transaction: a job commits or vanishes with the write that
 //! asked for it, so "stored" and "queued" can never part. A job's cause - the Stripe event or
 //! the schedule it comes from - is written beside it (`job_causes`), in the same transaction,
-//! so an operator can follow an event to every job it set off.
+//! so an operator can follow an event to every job it set off; and so are its arguments'
+//! values, for the dashboard's search (`super::arguments`).
 
 use apalis::prelude::{TaskBuilder, TaskId};
 use sqlx::{PgConnection, SqliteConnection};
@@ -73,32 +74,46 @@ impl Cause<'_> {
 struct NewJob {
     queue: &'static str,
     task: apalis::prelude::Task<Vec<u8>>,
+    /// Its arguments' values, for `job_arguments`.
+    indexed: Vec<(String, String)>,
 }
 
 impl NewJob {
     fn of<J: Job>(job: &J, id: &str) -> Result<Self, EnqueueError> {
-        let args = serde_json::to_vec(job).map_err(|source| EnqueueError::Serialize { job: J::NAME, source })?;
+        let serialize = |source| EnqueueError::Serialize { job: J::NAME, source };
+        let args = serde_json::to_vec(job).map_err(serialize)?;
+        let indexed = super::arguments::indexed(&serde_json::to_value(job).map_err(serialize)?);
         let task = TaskBuilder::new(args).task_id(TaskId::from_string(id)).max_attempts(J::MAX_ATTEMPTS).build();
-        Ok(Self { queue: job.queue(), task })
+        Ok(Self { queue: job.queue(), task, indexed })
     }
 }
 
-/// A job's id and what caused it.
+/// What is written beside the jobs: each one's cause, if it has one, and its argument values.
 #[doc(hidden)]
-pub struct CausedBy {
+#[derive(Default)]
+pub struct Beside {
+    causes: Vec<CausedBy>,
+    arguments: Vec<IndexedArgument>,
+}
+
+/// A job's id and what caused it.
+struct CausedBy {
     task_id: String,
     kind: &'static str,
     cause: String,
 }
 
+/// One value of a job's arguments, at its path.
+struct IndexedArgument {
+    task_id: String,
+    path: String,
+    value: String,
+}
+
 /// A connection (of an open transaction) that jobs can be stored on.
 pub trait EnqueueOn: Send {
     #[doc(hidden)]
-    fn store(
-        &mut self,
-        jobs: Vec<NewJobs>,
-        causes: Vec<CausedBy>,
-    ) -> impl Future<Output = Result<(), EnqueueError>> + Send;
+    fn store(&mut self, jobs: Vec<NewJobs>, beside: Beside) -> impl Future<Output = Result<(), EnqueueError>> + Send;
 }
 
 /// Jobs of one queue (PostgreSQL stores them in one statement).
@@ -108,23 +123,36 @@ pub struct NewJobs {
     tasks: Vec<apalis::prelude::Task<Vec<u8>>>,
 }
 
-/// The `job_causes` rows for `causes`, as one statement.
-fn causes_insert<DB: sqlx::Database>(causes: &[CausedBy]) -> sqlx::QueryBuilder<DB>
+/// The `job_causes` and `job_arguments` rows of `beside`, a statement per thousand rows (a
+/// statement's bind parameters are bounded, 4 per row here).
+fn beside_inserts<DB: sqlx::Database>(beside: &Beside) -> Vec<sqlx::QueryBuilder<DB>>
 where
     String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'static str: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
+    const ROWS: usize = 1000;
     let now = clock::now_ms();
-    let mut insert = sqlx::QueryBuilder::new("INSERT INTO job_causes (task_id, cause_kind, cause_id, created_at) ");
-    insert.push_values(causes, |mut row, c| {
-        row.push_bind(c.task_id.clone()).push_bind(c.kind).push_bind(c.cause.clone()).push_bind(now);
-    });
-    insert
+    let mut statements = Vec::new();
+    for chunk in beside.causes.chunks(ROWS) {
+        let mut insert = sqlx::QueryBuilder::new("INSERT INTO job_causes (task_id, cause_kind, cause_id, created_at) ");
+        insert.push_values(chunk, |mut row, c| {
+            row.push_bind(c.task_id.clone()).push_bind(c.kind).push_bind(c.cause.clone()).push_bind(now);
+        });
+        statements.push(insert);
+    }
+    for chunk in beside.arguments.chunks(ROWS) {
+        let mut insert = sqlx::QueryBuilder::new("INSERT INTO job_arguments (path, value, task_id, created_at) ");
+        insert.push_values(chunk, |mut row, a| {
+            row.push_bind(a.path.clone()).push_bind(a.value.clone()).push_bind(a.task_id.clone()).push_bind(now);
+        });
+        statements.push(insert);
+    }
+    statements
 }
 
 impl EnqueueOn for SqliteConnection {
-    async fn store(&mut self, jobs: Vec<NewJobs>, causes: Vec<CausedBy>) -> Result<(), EnqueueError> {
+    async fn store(&mut self, jobs: Vec<NewJobs>, beside: Beside) -> Result<(), EnqueueError> {
         // Before the writes: outside a transaction the first of them commits.
         for queue in jobs.iter().map(|group| group.queue) {
             crate::db::after_commit::after_commit(self, move || super::wakeups::wake(queue)).await?;
@@ -132,9 +160,8 @@ impl EnqueueOn for SqliteConnection {
         for NewJobs { queue, tasks } in jobs {
             apalis_sqlite::queries::push_tasks(&mut *self, queue, &tasks).await?;
         }
-        // A statement's bind parameters are bounded (4 per row).
-        for chunk in causes.chunks(1000) {
-            causes_insert::<sqlx::Sqlite>(chunk).build().execute(&mut *self).await?;
+        for mut insert in beside_inserts::<sqlx::Sqlite>(&beside) {
+            insert.build().execute(&mut *self).await?;
         }
         Ok(())
     }
@@ -142,21 +169,20 @@ impl EnqueueOn for SqliteConnection {
 
 impl EnqueueOn for PgConnection {
     // Workers everywhere are woken by apalis' NOTIFY trigger, on commit (`super::wakeups`).
-    async fn store(&mut self, jobs: Vec<NewJobs>, causes: Vec<CausedBy>) -> Result<(), EnqueueError> {
+    async fn store(&mut self, jobs: Vec<NewJobs>, beside: Beside) -> Result<(), EnqueueError> {
         for NewJobs { queue, tasks } in jobs {
             apalis_postgres::queries::push_tasks(&mut *self, queue, tasks).await?;
         }
-        // A statement's bind parameters are bounded (4 per row).
-        for chunk in causes.chunks(1000) {
-            causes_insert::<sqlx::Postgres>(chunk).build().execute(&mut *self).await?;
+        for mut insert in beside_inserts::<sqlx::Postgres>(&beside) {
+            insert.build().execute(&mut *self).await?;
         }
         Ok(())
     }
 }
 
 impl EnqueueOn for Tx {
-    async fn store(&mut self, jobs: Vec<NewJobs>, causes: Vec<CausedBy>) -> Result<(), EnqueueError> {
-        on_tx!(self, conn => conn.store(jobs, causes).await)
+    async fn store(&mut self, jobs: Vec<NewJobs>, beside: Beside) -> Result<(), EnqueueError> {
+        on_tx!(self, conn => conn.store(jobs, beside).await)
     }
 }
 
@@ -177,13 +203,18 @@ pub async fn enqueue_because<J: Job, C: EnqueueOn>(
 
 async fn store<J: Job, C: EnqueueOn>(conn: &mut C, jobs: &[J], cause: Option<Cause<'_>>) -> Result<(), EnqueueError> {
     let mut by_queue: Vec<NewJobs> = Vec::new();
-    let mut causes = Vec::new();
+    let mut beside = Beside::default();
     for job in jobs {
         let id = Ulid::generate().to_string();
         if let Some(cause) = cause.or_else(|| job.cause()) {
-            causes.push(CausedBy { task_id: id.clone(), kind: cause.kind(), cause: cause.id().to_owned() });
+            beside.causes.push(CausedBy { task_id: id.clone(), kind: cause.kind(), cause: cause.id().to_owned() });
         }
-        let NewJob { queue, task } = NewJob::of(job, &id)?;
+        let NewJob { queue, task, indexed } = NewJob::of(job, &id)?;
+        beside.arguments.extend(indexed.into_iter().map(|(path, value)| IndexedArgument {
+            task_id: id.clone(),
+            path,
+            value,
+        }));
         match by_queue.iter_mut().find(|group| group.queue == queue) {
             Some(group) => group.tasks.push(task),
             None => by_queue.push(NewJobs { queue, tasks: vec![task] }),
@@ -192,5 +223,5 @@ async fn store<J: Job, C: EnqueueOn>(conn: &mut C, jobs: &[J], cause: Option<Cau
     if by_queue.is_empty() {
         return Ok(());
     }
-    conn.store(by_queue, causes).await
+    conn.store(by_queue, beside).await
 }

@@ -126,12 +126,21 @@ const DELETE_FINISHED_JOBS: Sql = Sql {
     postgres: "DELETE FROM apalis.jobs WHERE status IN ('Done', 'Killed') AND done_at < to_timestamp($1)",
 };
 
+/// The argument index of jobs that are gone (a job waiting for weeks stays findable).
+const DELETE_ORPHAN_ARGUMENTS: Sql = Sql {
+    sqlite: "DELETE FROM job_arguments WHERE created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM Jobs WHERE Jobs.id = job_arguments.task_id)",
+    postgres: "DELETE FROM job_arguments WHERE created_at < $1 \
+               AND NOT EXISTS (SELECT 1 FROM apalis.jobs j WHERE j.id = job_arguments.task_id)",
+};
+
 /// Deletes expired sessions, stale throttle counters, and finished jobs, attempts and ticks older
 /// than [`KEEP_FINISHED`]; drops the archives of expired data exports. Stored webhook events are kept: they are the audit trail.
 pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
     let now = clock::now_ms();
     let horizon = now - i64::try_from(KEEP_FINISHED.as_millis()).unwrap_or(0);
     let finished_jobs = db.sql(&DELETE_FINISHED_JOBS);
+    let orphan_arguments = db.sql(&DELETE_ORPHAN_ARGUMENTS);
     on_db!(db, pool => {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
         sqlx::query("DELETE FROM auth_throttle WHERE window_started_at < $1").bind(horizon).execute(pool).await?;
@@ -141,9 +150,12 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM schedule_requests WHERE claimed_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM nodes WHERE heartbeat_at < $1").bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM job_causes WHERE created_at < $1").bind(horizon).execute(pool).await?;
+        sqlx::query(orphan_arguments).bind(horizon).execute(pool).await?;
         sqlx::query("DELETE FROM job_rescues WHERE rescued_at < $1").bind(horizon).execute(pool).await?;
         anyhow::Ok(())
     })?;
+    // The charts read an hour of minutes and a week of hours.
+    crate::activity::trim(db, now - 2 * 86_400_000, horizon).await?;
     crate::exports::expire(db).await?;
     crate::webhooks::refused::trim(db, horizon).await?;
     if let Db::Sqlite(pool) = db {

@@ -15,6 +15,7 @@
 //! - workers woken when jobs arrive rather than polling ([`wakeups`]).
 
 mod adopt_card;
+mod arguments;
 mod attempts;
 pub mod backoff;
 mod canary;

@@ -14,6 +14,7 @@ mod custom_domains;
 mod dashboard;
 mod dashboard_cluster;
 mod dashboard_records;
+mod dashboard_search;
 mod email;
 mod exports;
 mod operations;

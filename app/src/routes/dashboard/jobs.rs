@@ -31,8 +31,8 @@ pub struct JobList {
     pub jobs: Vec<JobLine>,
     pub next: Option<String>,
     pub queues: Vec<String>,
-    /// For a search inside the arguments: how many jobs a page reads.
-    pub argument_depth: Option<i64>,
+    /// A search inside the arguments (listed newest queued first).
+    pub by_argument: bool,
 }
 
 /// The jobs of `queue` in `state` whose argument at path `arg` holds `value` (each empty or
@@ -72,7 +72,7 @@ pub async fn admin_jobs(
                 })
                 .collect(),
             next: next.map(|c| c.to_string()),
-            argument_depth: filter.argument.is_some().then_some(jobs::ARGUMENT_SEARCH_DEPTH),
+            by_argument: filter.argument.is_some(),
             queues: billhook_core::jobs::queues().into_iter().map(|(queue, _)| queue.to_owned()).collect(),
         })
     }
@@ -124,9 +124,13 @@ pub fn JobsPage() -> impl IntoView {
                 <label>"= " <input type="text" name="value" value=get("value") /></label>" "
                 <button type="submit">"Filter"</button>
             </form>
-            {list.argument_depth.map(|depth| view! {
-                <p class="hint" data-testid="argument-depth">
-                    {format!("A search inside the arguments reads {depth} jobs a page, newest first; Older searches the next {depth}.")}
+            {list.by_argument.then(|| view! {
+                <p class="hint" data-testid="argument-hint">
+                    {format!(
+                        "Jobs whose argument at that path (names joined by dots, e.g. template.path) equals the value, \
+                         newest queued first. Values over {} characters and inside lists are not searchable.",
+                        billhook_model::MAX_SEARCHABLE_ARGUMENT_CHARS,
+                    )}
                 </p>
             })}
             <JobTable jobs=list.jobs />

@@ -85,7 +85,7 @@ pub async fn count(db: &Db, filter: &JobFilter, action: JobAction) -> Result<i64
     let table = table(postgres);
     let counted: i64 = on_db!(db, pool => {
         let mut query = query_builder(pool, &format!("SELECT COUNT(*) FROM {table} WHERE {}", action.eligible()));
-        push_filter!(query, filter, postgres);
+        push_filter!(query, filter);
         query.build_query_scalar().fetch_one(pool).await
     })?;
     Ok(counted)
@@ -103,7 +103,7 @@ pub async fn apply(db: &Db, actor: &Actor, filter: &JobFilter, action: JobAction
     let changed = on_tx!(&mut tx, conn => {
         let mut query = sqlx::QueryBuilder::new(statement.as_str());
         query.push_bind(now).push(close).push(" WHERE ").push(action.eligible().as_str());
-        push_filter!(query, filter, postgres);
+        push_filter!(query, filter);
         query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
     })?;
     let changed = i64::try_from(changed).unwrap_or(i64::MAX);
@@ -157,7 +157,7 @@ pub(crate) async fn apply_chunk(
     let select = format!("SELECT id FROM {table} WHERE {}", action.eligible());
     let ids: Vec<String> = on_tx!(tx, conn => {
         let mut query = sqlx::QueryBuilder::new(select.as_str());
-        push_filter!(query, filter, postgres);
+        push_filter!(query, filter);
         if let Some(after) = after {
             query.push(" AND id > ").push_bind(after.to_owned());
         }
