@@ -14,7 +14,7 @@ use std::{
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{clock, db::Db, on_db};
+use crate::{clock, db::Db, on_db, on_tx};
 
 /// How often a node writes its counts.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -91,37 +91,68 @@ impl Tally {
     }
 }
 
+/// An hour, in unix ms: the buckets of `activity_hourly`.
+const HOUR_MS: i64 = 3_600_000;
+
+/// Adds `counts` to this node's rows per minute and per hour, in one transaction.
 async fn write(db: &Db, node: &str, counts: &Counts) -> sqlx::Result<()> {
-    on_db!(db, pool => {
-        let mut insert = sqlx::QueryBuilder::new("INSERT INTO activity_counts (minute, node, kind, label, count) ");
-        insert.push_values(counts, |mut row, ((minute, activity, label), n)| {
-            row.push_bind(*minute).push_bind(node.to_owned()).push_bind(activity.as_str()).push_bind(*label).push_bind(*n);
-        });
-        insert.push(
-            " ON CONFLICT (minute, node, kind, label) DO UPDATE SET count = activity_counts.count + excluded.count",
-        );
-        insert.build().execute(pool).await.map(|_| ())
-    })
+    let mut hourly = Counts::new();
+    for ((minute, activity, label), n) in counts {
+        *hourly.entry((minute / HOUR_MS * HOUR_MS, *activity, *label)).or_default() += n;
+    }
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, conn => {
+        upsert("activity_counts", "minute", node, counts).build().execute(&mut *conn).await?;
+        upsert("activity_hourly", "hour", node, &hourly).build().execute(&mut *conn).await?;
+        Ok::<_, sqlx::Error>(())
+    })?;
+    tx.commit().await
+}
+
+/// `counts` added to `table`'s rows of `node`, its time column being `at`.
+fn upsert<DB: sqlx::Database>(table: &str, at: &str, node: &str, counts: &Counts) -> sqlx::QueryBuilder<DB>
+where
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'static str: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO {table} ({at}, node, kind, label, count) "));
+    insert.push_values(counts, |mut row, ((time, activity, label), n)| {
+        row.push_bind(*time).push_bind(node.to_owned()).push_bind(activity.as_str()).push_bind(*label).push_bind(*n);
+    });
+    insert.push(format!(" ON CONFLICT (kind, {at}, label, node) DO UPDATE SET count = {table}.count + excluded.count"));
+    insert
 }
 
 /// The counts of `activity` per label and bucket since `since_ms` (`bucket_ms` long), summed
-/// over the nodes: `(label, bucket index, count)`.
+/// over the nodes: `(label, bucket index, count)`. Buckets of whole hours that start on the hour
+/// are read from the hourly rows.
 pub async fn per_bucket(
     db: &Db,
     activity: Activity,
     since_ms: i64,
     bucket_ms: i64,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    let hourly = bucket_ms % HOUR_MS == 0 && since_ms % HOUR_MS == 0;
+    let sql = if hourly {
+        "SELECT label, (hour - $2) / $3, CAST(SUM(count) AS BIGINT) FROM activity_hourly \
+         WHERE kind = $1 AND hour >= $2 GROUP BY 1, 2"
+    } else {
+        "SELECT label, (minute - $2) / $3, CAST(SUM(count) AS BIGINT) FROM activity_counts \
+         WHERE kind = $1 AND minute >= $2 GROUP BY 1, 2"
+    };
     on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT label, (minute - $2) / $3, CAST(SUM(count) AS BIGINT) FROM activity_counts \
-             WHERE kind = $1 AND minute >= $2 GROUP BY 1, 2",
-        )
-        .bind(activity.as_str())
-        .bind(since_ms)
-        .bind(bucket_ms)
-        .fetch_all(pool)
-        .await
+        sqlx::query_as(sql).bind(activity.as_str()).bind(since_ms).bind(bucket_ms).fetch_all(pool).await
+    })
+}
+
+/// Deletes the rows per minute older than `minutes_since` (unix ms) and per hour older than
+/// `hours_since`.
+pub async fn trim(db: &Db, minutes_since: i64, hours_since: i64) -> sqlx::Result<()> {
+    on_db!(db, pool => {
+        sqlx::query("DELETE FROM activity_counts WHERE minute < $1").bind(minutes_since).execute(pool).await?;
+        sqlx::query("DELETE FROM activity_hourly WHERE hour < $1").bind(hours_since).execute(pool).await?;
+        Ok(())
     })
 }
 
