@@ -41,7 +41,7 @@ impl Default for WorkerOptions {
         Self {
             heartbeat: Duration::from_secs(4),
             missed_heartbeats: 3,
-            poll_interval: Duration::from_secs(2),
+            poll_interval: Duration::from_secs(4),
             concurrency: 8,
             batch_size: 64,
             retry_base: Duration::from_secs(5),
@@ -173,6 +173,10 @@ async fn run_task(
         retry_at_secs,
     };
     failed.record(&worker.db).await;
+    if let Some(at) = retry_at_secs {
+        let due_in_ms = (at * 1000 - clock::now_ms()).max(0);
+        wakeups::wake_in(queue, Duration::from_millis(u64::try_from(due_in_ms).unwrap_or(0)));
+    }
     let error = std::io::Error::other(error);
     Err(if permanent { AbortError::new(error).into() } else { error.into() })
 }

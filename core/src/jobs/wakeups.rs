@@ -4,7 +4,8 @@
 //! - on PostgreSQL, when the database announces a job that any node inserted: apalis' trigger
 //!   sends `NOTIFY "apalis::job::insert"` with the job's queue on commit, and one `LISTEN`
 //!   connection per process ([`listen_until`]) passes it on;
-//! - otherwise every `fallback` (a retry whose time came, a rescued job, a lost notification).
+//! - when a job this process failed is due to run again ([`wake_in`]);
+//! - otherwise every `fallback` (another node's retry, a rescued job, a lost notification).
 //!
 //! A wake-up starts one fetch; apalis keeps fetching while batches come back full, so a burst of
 //! jobs needs only its first wake-up.
@@ -42,6 +43,15 @@ fn signal(queue: &str) -> Arc<Notify> {
 /// once. Wake-ups that arrive together count as one.
 pub fn wake(queue: &str) {
     signal(queue).notify_one();
+}
+
+/// Wakes this process's worker of `queue` after `delay`: when a job it failed is due again.
+/// Should the process end first, another node's fallback poll finds the job.
+pub fn wake_in(queue: &'static str, delay: Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        wake(queue);
+    });
 }
 
 /// What the worker of `queue` waits on between fetches: a wake-up, or `fallback` since the last.
