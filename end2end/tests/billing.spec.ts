@@ -1,17 +1,10 @@
 import { expect, test, type Page } from "@playwright/test";
-import { DEMO_ADMIN, hydrated, logIn, signUp, uniqueEmail } from "./helpers";
+import { DEMO_ADMIN, fillCard, hydrated, logIn, signUp, uniqueEmail } from "./helpers";
 
 // The customer's billing flow in Chromium, through the sandbox's Stripe.js stand-in: subscribe,
 // 3-D Secure completed and failed, a declined card, a custom domain with the add-on, monthly to
 // yearly after the preview, cancel at period end and resume, a new card, and a renewal whose
 // bank asks for the customer (the operator moves the sandbox clock; the mail's link completes it).
-
-async function fillCard(page: Page, number: string) {
-  await expect(page.getByPlaceholder("1234 1234 1234 1234")).toBeVisible();
-  await page.getByPlaceholder("1234 1234 1234 1234").fill(number);
-  await page.getByPlaceholder("MM / YY").fill("12 / 34");
-  await page.getByPlaceholder("CVC").fill("123");
-}
 
 /** Opens the plans and starts `lookupKey`; the Payment Element is then on the page. */
 async function startPlan(page: Page, lookupKey: string) {

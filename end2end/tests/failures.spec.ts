@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { DEMO_ADMIN, hydrated, logIn, signUp, uniqueEmail } from "./helpers";
+import { DEMO_ADMIN, fillCard, hydrated, logIn, signUp, uniqueEmail } from "./helpers";
 
 // An operator's day when Stripe had an outage: jobs that webhooks caused failed with Stripe's
 // error; the operator finds them from the webhook, reads why, and retries them - one, or every
@@ -55,13 +55,6 @@ async function replaceCards(browser: Browser, times: number) {
   }
   await customer.context().close();
   return intents;
-}
-
-async function fillCard(page: Page, number: string) {
-  await expect(page.getByPlaceholder("1234 1234 1234 1234")).toBeVisible();
-  await page.getByPlaceholder("1234 1234 1234 1234").fill(number);
-  await page.getByPlaceholder("MM / YY").fill("12 / 34");
-  await page.getByPlaceholder("CVC").fill("123");
 }
 
 /**

@@ -31,3 +31,11 @@ export async function signUp(page: Page, email: string) {
 export function uniqueEmail(prefix: string) {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
+
+/** Types a test card into the Payment Element (the sandbox's Stripe.js stand-in). */
+export async function fillCard(page: Page, number: string) {
+  await expect(page.getByPlaceholder("1234 1234 1234 1234")).toBeVisible();
+  await page.getByPlaceholder("1234 1234 1234 1234").fill(number);
+  await page.getByPlaceholder("MM / YY").fill("12 / 34");
+  await page.getByPlaceholder("CVC").fill("123");
+}

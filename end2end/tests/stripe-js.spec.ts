@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { DEMO_ADMIN, logIn } from "./helpers";
+import { DEMO_ADMIN, fillCard, logIn } from "./helpers";
 
 // The sandbox's Stripe.js stand-in, driven as a customer would: the Payment Element's fields and
 // inline messages, a payment with 4242 4242 4242 4242, and 3-D Secure completed and failed.
@@ -17,12 +17,6 @@ async function paymentIntent(request: APIRequestContext, secretKey: string): Pro
   });
   expect(response.status()).toBe(200);
   return (await response.json()).client_secret;
-}
-
-async function fillCard(page: Page, number: string) {
-  await page.getByPlaceholder("1234 1234 1234 1234").fill(number);
-  await page.getByPlaceholder("MM / YY").fill("12 / 34");
-  await page.getByPlaceholder("CVC").fill("123");
 }
 
 test("the Payment Element checks the card inline and pays with 4242 4242 4242 4242", async ({ page, request }) => {
