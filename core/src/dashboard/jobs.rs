@@ -101,9 +101,9 @@ pub async fn list(
     check(filter)?;
     let limit = limit.clamp(1, 200);
     let postgres = matches!(db, Db::Postgres(_));
-    // The page size is written into the statement: SQLite's planner counts on a LIMIT only when
-    // it is a literal; with a bound one it may prefer sorting every row to walking the
-    // (run_at, id) index (docs/benchmarks.md: 80-100 ms for the newest jobs, 3 ms in the shell).
+    // The page size is written into the statement, as a planner sees a LIMIT best (SQLite uses
+    // one only when it is a literal); it did not cure the newest-jobs list on SQLite at a million
+    // rows (docs/benchmarks.md).
     let page = format!(" LIMIT {}", limit + 1);
     let mut rows: Vec<JobRow> = on_db!(db, pool => {
         let mut query = match &filter.argument {
