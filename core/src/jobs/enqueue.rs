@@ -81,8 +81,10 @@ struct NewJob {
 impl NewJob {
     fn of<J: Job>(job: &J, id: &str) -> Result<Self, EnqueueError> {
         let serialize = |source| EnqueueError::Serialize { job: J::NAME, source };
-        let args = serde_json::to_vec(job).map_err(serialize)?;
-        let indexed = super::arguments::indexed(&serde_json::to_value(job).map_err(serialize)?);
+        // Serialised once: the tree gives the indexed values, and its bytes are the stored arguments.
+        let value = serde_json::to_value(job).map_err(serialize)?;
+        let indexed = super::arguments::indexed(&value);
+        let args = serde_json::to_vec(&value).map_err(serialize)?;
         let task = TaskBuilder::new(args).task_id(TaskId::from_string(id)).max_attempts(J::MAX_ATTEMPTS).build();
         Ok(Self { queue: job.queue(), task, indexed })
     }
