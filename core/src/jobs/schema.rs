@@ -12,8 +12,9 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             let mut migrator = apalis_sqlite::SqliteStorage::<()>::migrations();
             migrator.dangerous_set_table_name("_apalis_migrations");
             migrator.run(pool).await.context("applying the job queue's SQLite migrations")?;
-            steer_sqlite_planner(pool).await.context("setting the job queue's SQLite planner statistics")?;
+            // Indexed first, so that the statistics below sample this index too.
             sqlx::query(DASHBOARD_INDEX_SQLITE).execute(pool).await.context("indexing the jobs for the dashboard")?;
+            steer_sqlite_planner(pool).await.context("setting the job queue's SQLite planner statistics")?;
             sqlx::query(RESCUE_TRIGGER_SQLITE).execute(pool).await.context("noting rescued jobs")?;
         }
         Db::Postgres(pool) => {
@@ -91,23 +92,57 @@ const RESCUE_TRIGGER_POSTGRES: &str = "\
 /// are planned, without statistics, by the `lock_by` index: every ack then walks all the jobs
 /// the worker ever ran, and throughput falls as the table grows (187 jobs/s with 20,000 queued,
 /// measured). With statistics saying what is true - `id` is unique, a worker holds many rows -
-/// SQLite looks each acked id up by primary key. They are written once here (the table is empty
-/// at first, so ANALYZE alone would record nothing) and kept fresh by `PRAGMA optimize`.
+/// SQLite looks each acked id up by primary key. They are written here at every start (the table
+/// is empty at first, so ANALYZE alone would record nothing) and kept fresh by `PRAGMA optimize`.
+///
+/// The written rows give the table's size as sampled by ANALYZE, never less than [`ASSUMED_JOBS`].
+/// SQLite takes a table's size from the last statistics row it loads, which is one of these: a
+/// size far below what the sampled indexes say makes walking an index look dearer than reading
+/// the whole table and sorting it (the dashboard's newest-jobs list took 230 ms at a million
+/// jobs, sorting them all, instead of reading 51 rows down `billhook_jobs_run_at_id`).
 async fn steer_sqlite_planner(pool: &sqlx::SqlitePool) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     // Creates sqlite_stat1 if missing; sampled, so a start on a million jobs takes milliseconds.
     sqlx::query("PRAGMA analysis_limit = 1000").execute(&mut *tx).await?;
     sqlx::query("ANALYZE Jobs").execute(&mut *tx).await?;
+    // A stat row starts with the row count (the leading integer of the text).
+    let sampled: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE tbl = 'Jobs' AND idx = 'sqlite_autoindex_Jobs_1'",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (rows, per_worker) = planner_rows(sampled);
     sqlx::query("DELETE FROM sqlite_stat1 WHERE tbl = 'Jobs' AND idx IN ('sqlite_autoindex_Jobs_1', 'LIdx')")
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES \
-         ('Jobs', 'sqlite_autoindex_Jobs_1', '100000 1'), ('Jobs', 'LIdx', '100000 5000')",
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('Jobs', 'sqlite_autoindex_Jobs_1', $1), ('Jobs', 'LIdx', $2)")
+        .bind(format!("{rows} 1"))
+        .bind(format!("{rows} {per_worker}"))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     sqlx::query("ANALYZE sqlite_schema").execute(pool).await?; // reload the statistics
     Ok(())
+}
+
+/// The size the statistics give the jobs table when it is smaller (or empty: nothing sampled).
+const ASSUMED_JOBS: i64 = 100_000;
+
+/// The jobs table's size for the statistics, from ANALYZE's sample of its primary key, and how
+/// many jobs one worker is said to hold (one in twenty).
+fn planner_rows(sampled: Option<i64>) -> (i64, i64) {
+    let rows = sampled.unwrap_or_default().max(ASSUMED_JOBS);
+    (rows, rows / 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::planner_rows;
+
+    #[test]
+    fn the_statistics_keep_the_sampled_size_and_assume_a_large_table_when_it_is_small() {
+        assert_eq!(planner_rows(None), (100_000, 5_000));
+        assert_eq!(planner_rows(Some(0)), (100_000, 5_000));
+        assert_eq!(planner_rows(Some(1_076_920)), (1_076_920, 53_846));
+    }
 }
