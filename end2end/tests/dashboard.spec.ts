@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { DEMO_ADMIN, hydrated, logIn, signUp, uniqueEmail } from "./helpers";
+import { DEMO_ADMIN, hydrated, logIn, pauseApplied, signUp, uniqueEmail } from "./helpers";
 
 async function mailsTo(page: Page, email: string) {
   await page.goto(`/admin/outbox?to=${encodeURIComponent(email)}`);
@@ -14,8 +14,7 @@ test("an operator pauses a queue, sees a job wait, and resumes it", async ({ pag
   await email.getByTestId("queue-pause").click();
   await expect(email.getByTestId("paused")).toBeVisible();
   await expect(email.getByTestId("queue-resume")).toBeVisible();
-  // Workers notice within a second.
-  await page.waitForTimeout(2_000);
+  await pauseApplied(page, "email");
 
   try {
     // A sign-up queues a welcome mail: it waits on the paused queue.
@@ -24,6 +23,7 @@ test("an operator pauses a queue, sees a job wait, and resumes it", async ({ pag
     await signUp(visitor, newcomer);
     await page.goto("/admin");
     await expect(email.getByTestId("waiting")).not.toHaveText("0");
+    // A negative: the workers get two seconds in which they could wrongly send it.
     await page.waitForTimeout(2_000);
     await expect(await mailsTo(page, newcomer)).toHaveCount(0);
 

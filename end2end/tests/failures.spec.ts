@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { DEMO_ADMIN, fillCard, hydrated, logIn, signUp, uniqueEmail } from "./helpers";
+import { DEMO_ADMIN, fillCard, hydrated, logIn, pauseApplied, signUp, uniqueEmail } from "./helpers";
 
 // An operator's day when Stripe had an outage: jobs that webhooks caused failed with Stripe's
 // error; the operator finds them from the webhook, reads why, and retries them - one, or every
@@ -64,8 +64,7 @@ async function replaceCards(browser: Browser, times: number) {
  */
 async function cardJobsFailDuringAnOutage(admin: Page, browser: Browser, times: number) {
   await queueAction(admin, "pause");
-  // Workers notice a pause within a second.
-  await admin.waitForTimeout(2_000);
+  await pauseApplied(admin, CARDS);
   const intents = await replaceCards(browser, times);
   await setOutage(admin, true);
   await queueAction(admin, "resume");

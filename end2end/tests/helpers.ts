@@ -39,3 +39,16 @@ export async function fillCard(page: Page, number: string) {
   await page.getByPlaceholder("MM / YY").fill("12 / 34");
   await page.getByPlaceholder("CVC").fill("123");
 }
+
+/**
+ * Waits until every worker node has paused `queue`: the overview (reloaded until then) marks the
+ * pause complete once each live worker node wrote that it paused its workers of the queue.
+ */
+export async function pauseApplied(page: Page, queue: string) {
+  const row = page.getByTestId("queue").and(page.locator(`[data-queue="${queue}"]`));
+  await expect(async () => {
+    await page.goto("/admin");
+    await expect(row.getByTestId("paused")).toBeVisible({ timeout: 1_000 });
+    await expect(row.getByTestId("pause-spread")).toHaveAttribute("data-complete", "true", { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+}

@@ -33,6 +33,9 @@ pub struct QueueSummary {
     /// When the oldest job waiting to run became due (unix seconds).
     pub oldest_waiting: Option<i64>,
     pub paused: Option<Pause>,
+    /// The live worker nodes that have paused their workers of it (all of them, once a pause
+    /// has spread; some, while a resume spreads).
+    pub paused_on: i64,
     /// Jobs finished, per bucket of the window, oldest bucket first.
     pub done: Vec<i64>,
     /// Failed attempts, per bucket.
@@ -58,6 +61,8 @@ pub struct Overview {
     pub queues: Vec<QueueSummary>,
     pub webhooks: WebhookSummary,
     pub nodes_alive: i64,
+    /// Live nodes that run workers.
+    pub worker_nodes: i64,
 }
 
 /// One queue's counted states (capped, `$2`) and the due time of its oldest waiting job.
@@ -107,6 +112,17 @@ pub async fn overview(
     let done = activity::per_bucket(db, Activity::JobDone, since, bucket_ms).await?;
     let failed = activity::per_bucket(db, Activity::JobFailed, since, bucket_ms).await?;
     let paused = pauses::paused(db).await?;
+    let alive_since = now_ms - alive_within_ms;
+    // Each live worker node's paused queues, as it wrote them (none yet: nothing paused).
+    let applied: Vec<String> = on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT COALESCE(paused_queues, '') FROM nodes \
+             WHERE heartbeat_at >= $1 AND stopped_at IS NULL AND ',' || roles || ',' LIKE '%,worker,%'",
+        )
+        .bind(alive_since)
+        .fetch_all(pool)
+        .await
+    })?;
     let mut summaries = Vec::with_capacity(queues.len());
     for (queue, job) in queues {
         let state: QueueState = on_db!(db, pool => {
@@ -118,6 +134,7 @@ pub async fn overview(
             by_state: [state.0, state.1, state.2, state.3, state.4],
             oldest_waiting: state.5,
             paused: paused.iter().find(|p| p.queue == *queue).cloned(),
+            paused_on: pauses::paused_on(&applied, queue),
             done: series(&done, queue),
             failed: series(&failed, queue),
         });
@@ -132,11 +149,12 @@ pub async fn overview(
     };
     let nodes_alive = on_db!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM nodes WHERE heartbeat_at >= $1 AND stopped_at IS NULL")
-            .bind(now_ms - alive_within_ms)
+            .bind(alive_since)
             .fetch_one(pool)
             .await
     })?;
-    Ok(Overview { window, since, queues: summaries, webhooks, nodes_alive })
+    let worker_nodes = i64::try_from(applied.len()).unwrap_or(i64::MAX);
+    Ok(Overview { window, since, queues: summaries, webhooks, nodes_alive, worker_nodes })
 }
 /// Pauses (`pause`) or resumes `queue`, one of `known`, for every node; recorded in the audit
 /// log. A queue already in that state is [`DashboardError::WrongState`].

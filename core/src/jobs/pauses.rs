@@ -2,7 +2,8 @@
 //! worker node reads the paused set every [`PAUSE_POLL`] and pauses or resumes its apalis
 //! workers of that queue (apalis' own `WorkerContext::pause`: no new job is fetched), so within
 //! seconds no node takes a job from it. Jobs already running finish; waiting jobs stay queued
-//! until the queue is resumed.
+//! until the queue is resumed. Each node writes the queues it has paused into its `nodes` row
+//! when that changes, so the overview can tell a pause every node applied from one spreading.
 
 use std::{
     collections::BTreeSet,
@@ -79,7 +80,9 @@ impl LiveWorkers {
     pub async fn starting(db: &Db) -> Self {
         let live = Self::default();
         match paused(db).await {
-            Ok(pauses) => live.apply(pauses.into_iter().map(|p| p.queue).collect()),
+            Ok(pauses) => {
+                live.apply(pauses.into_iter().map(|p| p.queue).collect());
+            }
             Err(error) => tracing::warn!(%error, "could not read the paused queues"),
         }
         live
@@ -103,7 +106,7 @@ impl LiveWorkers {
     }
 
     /// Pauses the workers of `paused` queues and resumes the others.
-    fn apply(&self, paused: BTreeSet<String>) {
+    fn apply(&self, paused: BTreeSet<String>) -> String {
         let mut live = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         for worker in &live.workers {
             let wanted = paused.contains(queue_of(worker.name()));
@@ -116,24 +119,62 @@ impl LiveWorkers {
                 }
             }
         }
+        let applied = paused.iter().map(String::as_str).collect::<Vec<_>>().join(",");
         live.paused = paused;
+        applied
     }
 
     /// Reads the paused queues every [`PAUSE_POLL`] and applies them until `shutdown`.
+    /// Reads the paused queues every [`PAUSE_POLL`] and applies them until `shutdown`; writes
+    /// what this node applied (see [`note_applied`]) whenever it differs from what is written.
     pub async fn follow(self, db: Db, shutdown: CancellationToken) {
         let (live, db) = (&self, &db);
+        let written: &Mutex<Option<String>> = &Mutex::new(None);
         crate::periodic::every_until(PAUSE_POLL, shutdown, move |stopping| async move {
             if stopping {
                 return;
             }
-            match paused(db).await {
+            let applied = match paused(db).await {
                 Ok(pauses) => live.apply(pauses.into_iter().map(|p| p.queue).collect()),
                 // The last known state stands until the database answers again.
-                Err(error) => tracing::warn!(%error, "could not read the paused queues"),
+                Err(error) => {
+                    tracing::warn!(%error, "could not read the paused queues");
+                    return;
+                }
+            };
+            if written.lock().unwrap_or_else(PoisonError::into_inner).as_deref() == Some(applied.as_str()) {
+                return;
+            }
+            // Not written (yet: the node's row is made by its first heartbeat): tried again next poll.
+            match note_applied(db, &super::node_name(), &applied).await {
+                Ok(true) => *written.lock().unwrap_or_else(PoisonError::into_inner) = Some(applied),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not note the queues this node paused"),
             }
         })
         .await;
     }
+}
+
+/// Writes the queues node `node` has paused (comma-separated) into its row; false when it has
+/// none yet.
+async fn note_applied(db: &Db, node: &str, applied: &str) -> sqlx::Result<bool> {
+    let updated = on_db!(db, pool => {
+        sqlx::query("UPDATE nodes SET paused_queues = $1 WHERE name = $2")
+            .bind(applied)
+            .bind(node)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(updated == 1)
+}
+
+/// How many of the worker nodes in `applied` (each one's paused queues, as written) have paused
+/// `queue`.
+pub fn paused_on(applied: &[String], queue: &str) -> i64 {
+    let count = applied.iter().filter(|queues| queues.split(',').any(|q| q == queue)).count();
+    i64::try_from(count).unwrap_or(i64::MAX)
 }
 
 fn pause(worker: &WorkerContext) {
@@ -145,11 +186,19 @@ fn pause(worker: &WorkerContext) {
 
 #[cfg(test)]
 mod tests {
-    use super::queue_of;
+    use super::{paused_on, queue_of};
 
     #[test]
     fn a_workers_queue_is_read_from_its_name() {
         assert_eq!(queue_of("stripe.invoices@host-12-1764000000000-0"), "stripe.invoices");
         assert_eq!(queue_of("email"), "email");
+    }
+
+    #[test]
+    fn a_pause_is_counted_on_the_nodes_that_wrote_its_queue() {
+        let applied = ["email,stripe.invoices".to_owned(), String::new(), "email".to_owned(), "emails".to_owned()];
+        assert_eq!(paused_on(&applied, "email"), 2);
+        assert_eq!(paused_on(&applied, "stripe.invoices"), 1);
+        assert_eq!(paused_on(&applied, "stripe"), 0);
     }
 }

@@ -45,6 +45,15 @@ fn total(series: &Value) -> i64 {
     series.as_array().unwrap().iter().map(|n| n.as_i64().unwrap()).sum()
 }
 
+/// Waits until the overview says the one worker node has `paused_on` (1 or 0) the email queue.
+async fn spread(app: &TestApp, what: &str, paused_on: i64) {
+    app.wait_for(what, Duration::from_secs(20), || async {
+        let overview = ok(app, "admin_overview", &[]).await;
+        (overview["worker_nodes"] == 1 && queue(&overview, "email")["paused_on"] == paused_on).then_some(())
+    })
+    .await;
+}
+
 async fn queue_mail(app: &TestApp, to: &str) {
     let mut tx = app.state.db.begin().await.unwrap();
     enqueue(&mut tx, &[SendEmail::new(to, Template::Welcome)]).await.unwrap();
@@ -73,6 +82,12 @@ async fn a_paused_queue_waits_on_every_worker_until_an_admin_resumes_it(mut app:
     // The workers start with the queue paused: mails wait (the customer's welcome and one more),
     // while another queue's job runs.
     app.start_workers();
+    // The worker node's row (as `serve` writes it), where it notes the queues it paused.
+    let beating = CancellationToken::new();
+    let node = NodeInfo::this_process(&["worker"], "test");
+    tokio::spawn(heartbeat_until(app.state.db.clone(), node, Duration::from_millis(500), beating.clone()));
+    let _stop_beating = beating.drop_guard();
+    spread(&app, "the pause reaches the worker node", 1).await;
     queue_mail(&app, "waiting@example.com").await;
     let waiting = app.unfinished_jobs("email").await;
     assert_eq!(waiting, 2);
@@ -97,13 +112,14 @@ async fn a_paused_queue_waits_on_every_worker_until_an_admin_resumes_it(mut app:
 
     ok(&app, "admin_queue_pause", &resume).await;
     assert_eq!(call(&app, "admin_queue_pause", &resume).await.0, StatusCode::CONFLICT, "running already");
+    spread(&app, "the resume reaches the worker node", 0).await;
     app.wait_for("the waiting mail is sent once the queue resumes", Duration::from_secs(30), || async {
         (app.unfinished_jobs("email").await == 0).then_some(())
     })
     .await;
     // Paused again while running: the next mail waits again.
     ok(&app, "admin_queue_pause", &pause).await;
-    tokio::time::sleep(billhook_core::jobs::pauses::PAUSE_POLL * 3).await;
+    spread(&app, "the second pause reaches the running worker", 1).await;
     queue_mail(&app, "second@example.com").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(app.unfinished_jobs("email").await, 1, "paused on a running worker too");

@@ -44,6 +44,8 @@ pub struct QueueLine {
     pub oldest_waiting: Option<String>,
     /// Who paused it, and when.
     pub paused: Option<(String, Timestamp)>,
+    /// The live worker nodes that have paused it (out of `worker_nodes`).
+    pub paused_on: i64,
     pub done: Vec<i64>,
     pub failed: Vec<i64>,
 }
@@ -59,6 +61,8 @@ pub struct AdminOverviewData {
     pub webhook_duplicates: i64,
     pub webhook_refusals: i64,
     pub nodes_alive: i64,
+    /// Live nodes running workers.
+    pub worker_nodes: i64,
     pub account_count: i64,
     pub latest_accounts: Vec<AccountSummary>,
 }
@@ -109,6 +113,7 @@ pub async fn admin_overview(window: Option<String>) -> Result<AdminOverviewData,
                     by_state: q.by_state.to_vec(),
                     oldest_waiting: q.oldest_waiting.map(|due| age(now / 1000 - due)),
                     paused: q.paused.map(|p| (p.paused_by, Timestamp(p.paused_at))),
+                    paused_on: q.paused_on,
                     queue: q.queue,
                     job: q.job,
                     done: q.done,
@@ -119,6 +124,7 @@ pub async fn admin_overview(window: Option<String>) -> Result<AdminOverviewData,
             webhook_duplicates: overview.webhooks.duplicates,
             webhook_refusals: overview.webhooks.refused,
             nodes_alive: overview.nodes_alive,
+            worker_nodes: overview.worker_nodes,
             account_count,
             latest_accounts,
         })
@@ -226,6 +232,7 @@ fn Overview(data: AdminOverviewData, pause: ServerAction<QueuePause>, refresh: u
                             {q.paused.as_ref().map(|(by, at)| view! {
                                 <span class="badge badge-paused" data-testid="paused" title=format!("by {by} since {at}")>" paused"</span>
                             })}
+                            <PauseSpread paused=q.paused.is_some() paused_on=q.paused_on worker_nodes=data.worker_nodes />
                         </td>
                         <td data-testid="waiting"><a href=link("Pending")>{waiting}</a></td>
                         <td><a href=link("Running")>{count(q.by_state[2])}</a></td>
@@ -273,4 +280,22 @@ fn Overview(data: AdminOverviewData, pause: ServerAction<QueuePause>, refresh: u
             }).collect_view()}
         </Table>
     }
+}
+
+/// How far a pause or a resume has spread: the worker nodes that have paused the queue, while
+/// that is not yet what the operator asked of every one (`data-complete` once it is).
+#[component]
+fn PauseSpread(paused: bool, paused_on: i64, worker_nodes: i64) -> impl IntoView {
+    let complete = if paused { paused_on == worker_nodes } else { paused_on == 0 };
+    let nodes = |n: i64| if n == 1 { "1 worker node".to_owned() } else { format!("{n} worker nodes") };
+    let text = match (paused, complete) {
+        (true, true) if worker_nodes == 0 => " (no worker node is running)".to_owned(),
+        (true, true) => format!(" on every worker node ({})", nodes(worker_nodes)),
+        (true, false) => format!(" on {paused_on} of {} so far", nodes(worker_nodes)),
+        (false, true) => String::new(),
+        (false, false) => format!(" resuming: still paused on {paused_on} of {}", nodes(worker_nodes)),
+    };
+    (paused || !complete).then(|| {
+        view! { <small class="pause-spread" data-testid="pause-spread" data-complete=complete.to_string()>{text}</small> }
+    })
 }
