@@ -11,7 +11,7 @@ use billhook_core::{
     dashboard::schedules::ScheduleSpec,
     jobs::node_name,
     nodes::{NodeInfo, heartbeat_until},
-    webhooks::{InboxOptions, RefusedDeliveries, WebhookInbox, refused},
+    webhooks::{Backlog, InboxOptions, RefusedDeliveries, WebhookInbox, refused},
 };
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
@@ -45,6 +45,7 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
         verifier: settings.webhook_verifier(),
         inbox: WebhookInbox::start(db.clone(), InboxOptions::for_db(&db)),
         refused: RefusedDeliveries::new(),
+        backlog: Backlog::new(settings.webhook_max_backlog),
     };
     let billing = Billing {
         stripe: match &settings.stripe_secret_key {
@@ -86,6 +87,8 @@ pub struct Application {
     refused: (RefusedDeliveries, Db),
     /// What this node's webhook inbox stored, counted for the dashboard's charts.
     tally: billhook_core::activity::Tally,
+    /// The processing backlog, counted while this node serves.
+    backlog: Backlog,
     limits: http::serve::ConnectionLimits,
 }
 
@@ -119,12 +122,13 @@ impl Application {
         }
         let refused = (state.webhooks.refused.clone(), state.db.clone());
         let tally = state.webhooks.inbox.tally().clone();
+        let backlog = state.webhooks.backlog.clone();
         let router = http::router(settings, state);
         let limits = http::serve::ConnectionLimits {
             header_read_timeout: Duration::from_secs(settings.header_read_timeout_seconds.max(1)),
             max_connections: settings.max_connections.max(1),
         };
-        Ok(Self { listener, router, port, sandbox: deliveries, refused, tally, limits })
+        Ok(Self { listener, router, port, sandbox: deliveries, refused, tally, backlog, limits })
     }
 
     pub fn port(&self) -> u16 {
@@ -138,6 +142,7 @@ impl Application {
             tokio::spawn(sandbox.deliver_until(options, shutdown.clone()));
         }
         let (refused, db) = self.refused;
+        tokio::spawn(self.backlog.watch_until(db.clone(), shutdown.clone()));
         tokio::spawn(refused.flush_until(db.clone(), node_name(), refused::FLUSH_EVERY, shutdown.clone()));
         let every = billhook_core::activity::FLUSH_EVERY;
         tokio::spawn(self.tally.flush_until(db, node_name(), every, shutdown.clone()));

@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use billhook_core::{
     Db,
     accounts::Accounts,
-    webhooks::{RefusedDeliveries, WebhookInbox, WebhookVerifier},
+    webhooks::{Backlog, RefusedDeliveries, WebhookInbox, WebhookVerifier},
 };
 use leptos::config::LeptosOptions;
 
@@ -71,4 +71,6 @@ pub struct Webhooks {
     pub verifier: WebhookVerifier,
     pub inbox: WebhookInbox,
     pub refused: RefusedDeliveries,
+    /// Deliveries are refused while the processing backlog is over its bound.
+    pub backlog: Backlog,
 }

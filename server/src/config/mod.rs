@@ -67,6 +67,9 @@ pub struct Settings {
     pub stripe_webhook_tolerance_seconds: u64,
     /// Largest webhook body accepted (413 above).
     pub webhook_body_limit_bytes: usize,
+    /// Events stored but not yet processed above which deliveries are refused with 503 (Stripe
+    /// retries them later); 0: no bound.
+    pub webhook_max_backlog: u64,
     /// Jobs run at once per queue by each worker process.
     pub worker_concurrency: usize,
     /// Jobs a worker claims per fetch.
@@ -151,6 +154,7 @@ impl Default for Settings {
             stripe_webhook_secrets: SecretString::from(""),
             stripe_webhook_tolerance_seconds: 300,
             webhook_body_limit_bytes: 1024 * 1024,
+            webhook_max_backlog: 50_000,
             worker_concurrency: 8,
             worker_batch_size: 64,
             worker_heartbeat_seconds: 4,

@@ -7,6 +7,7 @@
 //! | missing/malformed header, no matching signature, stale timestamp | 400 | the reason code |
 //! | signed but not a usable event (kept, see `keep_unusable`) | 400 | `not_an_event` / `bad_event_id` |
 //! | the database cannot take the write | 503 | `storage_unavailable` (Stripe retries) |
+//! | the processing backlog is over its bound | 503 | `backlog_full` (Stripe retries) |
 
 use std::net::SocketAddr;
 
@@ -71,6 +72,12 @@ pub async fn receive(
     if let Err(e) = hooks.verifier.verify(signature, &body, now_ms / 1000) {
         log_refusal(e.as_str(), body.len());
         return refuse(StatusCode::BAD_REQUEST, e.as_str(), e.to_string());
+    }
+
+    // Signed, so Stripe's: it retries a 503 later, when processing has caught up.
+    if hooks.backlog.is_over() {
+        let message = format!("over {} events wait to be processed; try again later", hooks.backlog.bound());
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "backlog_full", message);
     }
 
     let headers_json = headers_json(&headers);

@@ -26,4 +26,5 @@ mod sandbox;
 mod scheduler;
 mod schema;
 mod throttling;
+mod webhook_backlog;
 mod webhooks;
