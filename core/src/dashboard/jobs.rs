@@ -101,9 +101,9 @@ pub async fn list(
     check(filter)?;
     let limit = limit.clamp(1, 200);
     let postgres = matches!(db, Db::Postgres(_));
-    // The page size is written into the statement, as a planner sees a LIMIT best (SQLite uses
-    // one only when it is a literal); it did not cure the newest-jobs list on SQLite at a million
-    // rows (docs/benchmarks.md).
+    // The page size is written into the statement, as a planner sees a LIMIT best (SQLite weighs
+    // one only when it is a literal). The newest-first walk down `billhook_jobs_run_at_id` on
+    // SQLite rests on the statistics `jobs::schema` writes (docs/benchmarks.md, session 10).
     let page = format!(" LIMIT {}", limit + 1);
     let mut rows: Vec<JobRow> = on_db!(db, pool => {
         let mut query = match &filter.argument {
