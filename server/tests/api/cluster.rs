@@ -13,7 +13,7 @@ use billhook_core::{
     on_db,
 };
 
-use crate::helpers::{Backend, TestDatabase, wait_for};
+use crate::helpers::{Backend, TestDatabase, wait_for, wait_or_explain};
 
 const BILLHOOK: &str = env!("CARGO_BIN_EXE_billhook");
 /// Heartbeat 1 s, dead after 3 missed: the orphan threshold of these tests.
@@ -93,6 +93,16 @@ async fn runs_of(db: &Db, id: &str) -> Vec<(String, Option<i64>)> {
     .unwrap()
 }
 
+/// The apalis row of canary `id`'s job: status, attempts, lock_by (found through the argument index).
+async fn job_state(db: &Db, id: &str) -> Option<(String, i64, Option<String>)> {
+    let table = if matches!(db, Db::Postgres(_)) { "apalis.jobs" } else { "Jobs" };
+    let sql = format!(
+        "SELECT status, CAST(attempts AS BIGINT), lock_by FROM {table} \
+         WHERE id IN (SELECT task_id FROM job_arguments WHERE path = 'id' AND value = $1)"
+    );
+    on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await).unwrap()
+}
+
 fn pid_of(node: &str) -> u32 {
     node.rsplit('-').nth(1).and_then(|pid| pid.parse().ok()).expect("node names end in -pid-start")
 }
@@ -116,8 +126,12 @@ async fn kill_the_node_holding_a_job(db: &Db, nodes: &mut Vec<Node>, restart: im
     let killed_at = Instant::now();
     restart(nodes);
 
-    let (done_by, _, _) = wait_for("another node to finish the canary", Duration::from_secs(60), || async {
-        canary::effect(db, &held.id).await.unwrap()
+    // Generous for a machine running the whole suite beside it; on failure, what state the job was in.
+    let (done_by, _, _) = wait_or_explain("another node to finish the canary", Duration::from_secs(120), || async {
+        match canary::effect(db, &held.id).await.unwrap() {
+            Some(effect) => Ok(effect),
+            None => Err(format!("runs: {:?}; job: {:?}", runs_of(db, &held.id).await, job_state(db, &held.id).await)),
+        }
     })
     .await;
     println!("canary re-run and finished {:?} after the kill", killed_at.elapsed());
