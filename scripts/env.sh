@@ -13,3 +13,6 @@ cargo_target_dir="$BILLHOOK_CACHE/target"
 test_python="$BILLHOOK_CACHE/venv/bin/python"
 # The WASM's own target directory: scripts/build-release builds it and the server at once.
 leptos_front_target_dir="$BILLHOOK_CACHE/target-leptos-front"
+# scripts/build-release --quick (the first-run build of scripts/run): server and WASM.
+quick_target_dir="$BILLHOOK_CACHE/target-quick"
+quick_front_target_dir="$BILLHOOK_CACHE/target-quick-front"
