@@ -14,6 +14,7 @@ mod nodes;
 mod outbox;
 mod outbox_mail;
 mod overview;
+mod queue_row;
 mod reconciliations;
 mod refused;
 mod sandbox;
