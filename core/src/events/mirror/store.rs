@@ -1,6 +1,7 @@
 //! Writing a mirrored object's row: one upsert per kind, guarded by the stamp.
 
 use serde_json::Value;
+use sqlx::{Database, Encode, Type, query::Query};
 
 use super::{
     MirroredKind, customer_id,
@@ -51,10 +52,7 @@ pub(super) async fn upsert(
                 .bind(cancel_at_period_end)
                 .bind(current_period_end)
                 .bind(&prices)
-                .bind(stamp.created)
-                .bind(stamp.rank)
-                .bind(stamp.source)
-                .bind(now_ms)
+                .with_stamp(stamp, now_ms)
                 .execute(conn)
                 .await
                 .map(|done| done.rows_affected()))?
@@ -81,10 +79,7 @@ pub(super) async fn upsert(
                 .bind(str_field(object, "email"))
                 .bind(str_field(object, "name"))
                 .bind(is_deleted_customer(object, event_type))
-                .bind(stamp.created)
-                .bind(stamp.rank)
-                .bind(stamp.source)
-                .bind(now_ms)
+                .with_stamp(stamp, now_ms)
                 .bind(user_id)
                 .execute(conn)
                 .await
@@ -108,14 +103,27 @@ pub(super) async fn upsert(
                 .bind(customer_id(object))
                 .bind(status)
                 .bind(object.to_string())
-                .bind(stamp.created)
-                .bind(stamp.rank)
-                .bind(stamp.source)
-                .bind(now_ms)
+                .with_stamp(stamp, now_ms)
                 .execute(conn)
                 .await
                 .map(|done| done.rows_affected()))?
         }
     };
     Ok(stored > 0)
+}
+
+/// The values every upsert binds after its own columns: the stamp (event_created, event_rank,
+/// event_id), then updated_at.
+trait WithStamp {
+    fn with_stamp(self, stamp: &Stamp<'_>, now_ms: i64) -> Self;
+}
+
+impl<DB: Database> WithStamp for Query<'_, DB, DB::Arguments>
+where
+    i64: for<'e> Encode<'e, DB> + Type<DB>,
+    for<'e> &'e str: Encode<'e, DB> + Type<DB>,
+{
+    fn with_stamp(self, stamp: &Stamp<'_>, now_ms: i64) -> Self {
+        self.bind(stamp.created).bind(stamp.rank).bind(stamp.source).bind(now_ms)
+    }
 }
