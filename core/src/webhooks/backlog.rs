@@ -6,12 +6,14 @@
 //! finds it stored.
 //!
 //! Each web node counts the backlog every [`BACKLOG_EVERY`] (a bounded read of the status index:
-//! it stops one past the bound) and keeps the figure for its handlers, which only read it.
+//! it stops one past the bound) and keeps the figure for its handlers, which only read it. It
+//! counts only while there is something to see - a delivery came since the last count, or the
+//! last count found a backlog - so an idle node with nothing waiting sends no query for it.
 
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicI64, Ordering},
+        atomic::{AtomicBool, AtomicI64, Ordering},
     },
     time::Duration,
 };
@@ -29,11 +31,24 @@ pub struct Backlog {
     /// 0: no bound (every delivery is stored, however far behind processing is).
     bound: i64,
     counted: Arc<AtomicI64>,
+    /// A delivery came since the last count.
+    arrived: Arc<AtomicBool>,
 }
 
 impl Backlog {
     pub fn new(bound: u64) -> Self {
-        Self { bound: i64::try_from(bound).unwrap_or(i64::MAX), counted: Arc::new(AtomicI64::new(0)) }
+        Self {
+            bound: i64::try_from(bound).unwrap_or(i64::MAX),
+            counted: Arc::new(AtomicI64::new(0)),
+            arrived: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// A signed delivery came: whether it may be stored (the last count was within the bound).
+    /// The next tick counts again.
+    pub fn admits(&self) -> bool {
+        self.arrived.store(true, Ordering::Relaxed);
+        !self.is_over()
     }
 
     pub fn bound(&self) -> i64 {
@@ -66,15 +81,17 @@ impl Backlog {
         Ok(counted)
     }
 
-    /// Counts every [`BACKLOG_EVERY`] until `shutdown` (the gauge `webhook_backlog`); a failed
-    /// count keeps the last figure. Without a bound there is nothing to watch.
+    /// Counts every [`BACKLOG_EVERY`] while a delivery came or a backlog was found, until
+    /// `shutdown` (the gauge `webhook_backlog`); a failed count keeps the last figure. Without a
+    /// bound there is nothing to watch.
     pub async fn watch_until(self, db: Db, shutdown: CancellationToken) {
         if self.bound <= 0 {
             return;
         }
         let (backlog, db) = (&self, &db);
         crate::periodic::every_until(BACKLOG_EVERY, shutdown, move |stopping| async move {
-            if stopping {
+            let arrived = backlog.arrived.swap(false, Ordering::Relaxed);
+            if stopping || (!arrived && backlog.counted() == 0) {
                 return;
             }
             let was_over = backlog.is_over();
@@ -94,7 +111,10 @@ impl Backlog {
                         }
                     }
                 }
-                Err(error) => tracing::warn!(%error, "could not count the webhook backlog"),
+                Err(error) => {
+                    backlog.arrived.store(true, Ordering::Relaxed); // count again at the next tick
+                    tracing::warn!(%error, "could not count the webhook backlog");
+                }
             }
         })
         .await;

@@ -75,7 +75,7 @@ pub async fn receive(
     }
 
     // Signed, so Stripe's: it retries a 503 later, when processing has caught up.
-    if hooks.backlog.is_over() {
+    if !hooks.backlog.admits() {
         let message = format!("over {} events wait to be processed; try again later", hooks.backlog.bound());
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "backlog_full", message);
     }
