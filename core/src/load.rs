@@ -82,7 +82,8 @@ pub async fn seed(db: &Db, jobs: u64, events: u64, progress: impl Fn(Seeded)) ->
     // Statistics for the planner, and (PostgreSQL) the visibility map that lets a count read
     // only the index: what a database that has lived for weeks has.
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(sqlite) => {
+            let pool = sqlite.pool();
             sqlx::query("ANALYZE").execute(pool).await?;
             // Billhook checkpoints the WAL itself; a gigabyte of it left over would slow every read.
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;

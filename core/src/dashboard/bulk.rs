@@ -148,7 +148,7 @@ pub async fn run(db: &Db, id: &str) -> Result<(), DashboardError> {
     loop {
         // Read, then write: on SQLite the write lock is taken at once, or a writer in between
         // would fail the chunk with "database is locked".
-        let mut tx = db.begin_read_then_write().await?;
+        let mut tx = db.begin().await?;
         let progress: Option<Progress> = on_tx!(&mut tx, conn => {
             sqlx::query_as(
                 "SELECT spec, actor_id, actor_email, done, cursor, finished_at FROM bulk_operations WHERE id = $1",

@@ -74,7 +74,7 @@ pub async fn run_now(db: &Db, actor: &Actor, specs: &[ScheduleSpec], name: &str)
     if !specs.iter().any(|s| s.name == name) {
         return Err(DashboardError::NotFound("schedule"));
     }
-    let mut tx = db.begin_read_then_write().await?;
+    let mut tx = db.begin().await?;
     let waiting: i64 = on_tx!(&mut tx, conn => {
         sqlx::query_scalar("SELECT COUNT(*) FROM schedule_requests WHERE claimed_by IS NULL AND schedule = $1")
             .bind(name)

@@ -7,6 +7,7 @@
 
 pub mod after_commit;
 mod tx;
+mod write_turns;
 
 use std::{str::FromStr, time::Duration};
 
@@ -14,10 +15,11 @@ use anyhow::Context;
 use sqlx::{
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
 pub use tx::Tx;
+pub use write_turns::{SqliteDb, TURN_TIMEOUT, WriteTurn};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -67,21 +69,29 @@ impl Default for PoolOptions {
     }
 }
 
-/// A connection pool on one of the two supported databases.
+/// A connection pool on one of the two supported databases (on SQLite with its writers' turns).
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool of a [`Db`]; the body is compiled once for
-/// each database, so one query text and one row type serve both.
+/// Runs `$body` with `$pool` bound to the concrete pool of a [`Db`] (`&SqlitePool` or
+/// `&PgPool`); the body is compiled once for each database, so one query text and one row type
+/// serve both. A body that writes on SQLite outside a [`Tx`] takes its turn first
+/// ([`Db::write_turn`]).
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+            $crate::db::Db::Sqlite(sqlite) => {
+                let $pool = sqlite.pool();
+                $body
+            }
+            $crate::db::Db::Postgres(pool) => {
+                let $pool = &*pool;
+                $body
+            }
         }
     };
 }
@@ -95,7 +105,8 @@ impl Db {
     /// `Db::connect` turns SQLite's automatic checkpoints off, so a long-running process must run
     /// this; short commands need not (SQLite checkpoints when the last connection closes).
     pub async fn checkpoint_until(self, shutdown: tokio_util::sync::CancellationToken) {
-        let Db::Sqlite(pool) = self else { return };
+        let Db::Sqlite(sqlite) = self else { return };
+        let pool = sqlite.pool().clone();
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -138,7 +149,7 @@ impl Db {
                     .connect_with(connect)
                     .await
                     .context("opening the SQLite database")?;
-                Ok(Self::Sqlite(pool))
+                Ok(Self::Sqlite(SqliteDb::new(pool)))
             }
             DbKind::Postgres => {
                 let connect = PgConnectOptions::from_str(url).context("parsing the PostgreSQL DATABASE_URL")?;
@@ -150,6 +161,16 @@ impl Db {
                     .context("connecting to PostgreSQL")?;
                 Ok(Self::Postgres(pool))
             }
+        }
+    }
+
+    /// Waits for this database's next write turn on SQLite (see [`write_turns`]); PostgreSQL
+    /// has none to take. For a write outside a [`Tx`] (which holds its own): keep the turn until
+    /// the statement is done.
+    pub async fn write_turn(&self) -> sqlx::Result<WriteTurn> {
+        match self {
+            Self::Sqlite(sqlite) => sqlite.write_turn().await,
+            Self::Postgres(_) => Ok(WriteTurn::none()),
         }
     }
 

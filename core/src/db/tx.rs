@@ -3,13 +3,37 @@
 //! query once inside [`on_tx!`](crate::on_tx), compiled for each driver; the caller owns the
 //! commit.
 
-use super::{Db, Sql};
+use std::ops::{Deref, DerefMut};
+
+use super::{Db, Sql, WriteTurn};
 
 /// An open transaction on SQLite or PostgreSQL. Dropped without [`Tx::commit`], it rolls back.
 #[derive(Debug)]
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A SQLite write transaction and its writer's turn, which it keeps until it ends.
+#[derive(Debug)]
+pub struct SqliteTx {
+    // Declared first: dropped (rolled back) before the turn passes on.
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: WriteTurn,
+}
+
+impl Deref for SqliteTx {
+    type Target = sqlx::SqliteConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// Runs `$body` with `$conn` bound to the connection (`&mut SqliteConnection` or
@@ -32,20 +56,15 @@ macro_rules! on_tx {
 }
 
 impl Db {
-    /// Begins a transaction.
+    /// Begins a write transaction. On SQLite it waits for its writer's turn
+    /// ([`Db::write_turn`]) and takes the write lock at once (`BEGIN IMMEDIATE`): a transaction
+    /// that reads and then writes cannot fail with "database is locked" at its first write.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         Ok(match self {
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
-    }
-
-    /// Begins a transaction that reads and then writes: on SQLite it takes the write lock at
-    /// once (`BEGIN IMMEDIATE`, waiting out the busy timeout), since a read transaction that
-    /// later writes fails with "database is locked" when another writer committed in between.
-    pub async fn begin_read_then_write(&self) -> sqlx::Result<Tx> {
-        Ok(match self {
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Sqlite(sqlite) => {
+                let (tx, turn) = sqlite.begin_write().await?;
+                Tx::Sqlite(SqliteTx { tx, _turn: turn })
+            }
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -54,7 +73,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> sqlx::Result<()> {
         match self {
-            Self::Sqlite(tx) => tx.commit().await,
+            Self::Sqlite(tx) => tx.tx.commit().await,
             Self::Postgres(tx) => tx.commit().await,
         }
     }

@@ -78,6 +78,7 @@ pub async fn process_event(db: &Db, event_id: &str) -> Result<ProcessOutcome, Pr
     let now = clock::now_ms();
     // Committed first, so operators see long work in progress; a crash leaves it `processing`,
     // which a re-run takes up again.
+    let turn = db.write_turn().await?;
     let marked: Option<String> = on_db!(db, pool => {
         sqlx::query_scalar(
             "UPDATE webhook_events SET status = 'processing', status_changed_at = $2 \
@@ -88,6 +89,7 @@ pub async fn process_event(db: &Db, event_id: &str) -> Result<ProcessOutcome, Pr
         .fetch_optional(pool)
         .await
     })?;
+    drop(turn);
     if marked.is_none() {
         let status: Option<String> = on_db!(db, pool => {
             sqlx::query_scalar("SELECT status FROM webhook_events WHERE id = $1").bind(event_id).fetch_optional(pool).await
@@ -102,6 +104,7 @@ pub async fn process_event(db: &Db, event_id: &str) -> Result<ProcessOutcome, Pr
 
     if let Err(e) = &result {
         let message = e.to_string();
+        let _turn = db.write_turn().await;
         let _ = on_db!(db, pool => {
             sqlx::query("UPDATE webhook_events SET status = 'failed', error = $2, status_changed_at = $3 WHERE id = $1 AND status = 'processing'")
                 .bind(event_id)

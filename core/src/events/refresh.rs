@@ -73,7 +73,7 @@ pub async fn store_read(
     object: &serde_json::Value,
     read_at: i64,
 ) -> Result<Refreshed, RefreshError> {
-    let mut tx = db.begin_read_then_write().await?;
+    let mut tx = db.begin().await?;
     let stored = mirror::store_read(&mut tx, kind, object, read_at, clock::now_ms()).await?;
     tx.commit().await?;
     Ok(if stored { Refreshed::Stored } else { Refreshed::Superseded })

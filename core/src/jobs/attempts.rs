@@ -36,6 +36,7 @@ impl FailedAttempt<'_> {
     }
 
     async fn try_record(&self, db: &Db) -> sqlx::Result<()> {
+        let _turn = db.write_turn().await?;
         if let Some(retry_at) = self.retry_at_secs {
             let sql = db.sql(&SET_RUN_AT);
             on_db!(db, pool => sqlx::query(sql).bind(retry_at).bind(self.task_id).execute(pool).await.map(|_| ()))?;

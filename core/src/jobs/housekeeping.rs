@@ -158,7 +158,8 @@ pub async fn cleanup(db: &Db) -> anyhow::Result<()> {
     crate::activity::trim(db, now - 2 * 86_400_000, horizon).await?;
     crate::exports::expire(db).await?;
     crate::webhooks::refused::trim(db, horizon).await?;
-    if let Db::Sqlite(pool) = db {
+    if let Db::Sqlite(sqlite) = db {
+        let pool = sqlite.pool();
         // Keeps the planner statistics current (see `jobs::schema`); cheap when nothing changed.
         sqlx::query("PRAGMA optimize").execute(pool).await?;
     }

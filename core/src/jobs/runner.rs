@@ -206,7 +206,7 @@ fn register(monitor: Monitor, worker: Arc<QueueWorker>) -> Monitor {
     // Woken by `wakeups` (one LISTEN connection per process on PostgreSQL), not apalis' own
     // `Pubsub`, which holds a pooled connection per queue for good (the queues starve a pool).
     match &worker.db {
-        Db::Sqlite(pool) => on!(pool, apalis_sqlite::Config, SqliteStorage),
+        Db::Sqlite(sqlite) => on!(sqlite.pool(), apalis_sqlite::Config, SqliteStorage),
         Db::Postgres(pool) => on!(pool, apalis_postgres::Config, PostgresStorage),
     }
 }

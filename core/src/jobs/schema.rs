@@ -8,7 +8,8 @@ use anyhow::Context;
 /// PostgreSQL apalis keeps everything in schema `apalis` (it needs the `hstore` extension).
 pub async fn setup(db: &Db) -> anyhow::Result<()> {
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(sqlite) => {
+            let pool = sqlite.pool();
             let mut migrator = apalis_sqlite::SqliteStorage::<()>::migrations();
             migrator.dangerous_set_table_name("_apalis_migrations");
             migrator.run(pool).await.context("applying the job queue's SQLite migrations")?;

@@ -197,6 +197,8 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> Result<Vec<Recorded>, 
          last_received_at = excluded.last_received_at \
          RETURNING id, delivery_count, source";
     let rows: Vec<&Group<'_>> = groups.values().collect();
+    // In turn with Billhook's other writers on SQLite (`db::write_turns`).
+    let _turn = db.write_turn().await?;
     let outcomes = on_db!(db, pool => {
         let mut qb = query_builder(pool, INSERT);
         qb.push_values(rows.iter(), |mut row, g| {
