@@ -3,7 +3,10 @@
 export BILLHOOK_CACHE="${BILLHOOK_CACHE:-$HOME/.cache/billhook}"
 tools_dir="$BILLHOOK_CACHE/tools"
 node_tools_dir="$BILLHOOK_CACHE/node-tools"
-export PATH="$tools_dir/bin:$node_tools_dir/node_modules/.bin:$PATH"
+# scripts/shims first: its wasm-opt remembers its outputs and calls npm's binaryen for new ones.
+shims_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/shims"
+export node_tools_dir
+export PATH="$shims_dir:$tools_dir/bin:$node_tools_dir/node_modules/.bin:$PATH"
 # cargo-leptos (release server + WASM) and plain cargo (unit/integration tests, clippy) get
 # separate target directories: a dev cargo-leptos build sets RUSTFLAGS that would make the two
 # rebuild each other from scratch.
