@@ -167,10 +167,17 @@ impl Db {
     /// Waits for this database's next write turn on SQLite (see [`write_turns`]); PostgreSQL
     /// has none to take. For a write outside a [`Tx`] (which holds its own): keep the turn until
     /// the statement is done.
-    pub async fn write_turn(&self) -> sqlx::Result<WriteTurn> {
-        match self {
-            Self::Sqlite(sqlite) => sqlite.write_turn().await,
-            Self::Postgres(_) => Ok(WriteTurn::none()),
+    #[track_caller]
+    pub fn write_turn(&self) -> impl Future<Output = sqlx::Result<WriteTurn>> + Send + '_ {
+        let turn = match self {
+            Self::Sqlite(sqlite) => Some(sqlite.write_turn()),
+            Self::Postgres(_) => None,
+        };
+        async move {
+            match turn {
+                Some(turn) => turn.await,
+                None => Ok(WriteTurn::none()),
+            }
         }
     }
 

@@ -59,14 +59,18 @@ impl Db {
     /// Begins a write transaction. On SQLite it waits for its writer's turn
     /// ([`Db::write_turn`]) and takes the write lock at once (`BEGIN IMMEDIATE`): a transaction
     /// that reads and then writes cannot fail with "database is locked" at its first write.
-    pub async fn begin(&self) -> sqlx::Result<Tx> {
-        Ok(match self {
-            Self::Sqlite(sqlite) => {
-                let (tx, turn) = sqlite.begin_write().await?;
-                Tx::Sqlite(SqliteTx { tx, _turn: turn })
-            }
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+    #[track_caller]
+    pub fn begin(&self) -> impl Future<Output = sqlx::Result<Tx>> + Send + '_ {
+        let at = std::panic::Location::caller();
+        async move {
+            Ok(match self {
+                Self::Sqlite(sqlite) => {
+                    let (tx, turn) = sqlite.begin_write(at).await?;
+                    Tx::Sqlite(SqliteTx { tx, _turn: turn })
+                }
+                Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            })
+        }
     }
 }
 

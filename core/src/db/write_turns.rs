@@ -13,7 +13,11 @@
 //! few per job) do not take turns; they still meet the others in the busy handler, as rarely as
 //! they write. PostgreSQL locks rows, not the database: it has no turns.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    panic::Location,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use sqlx::SqlitePool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -22,22 +26,54 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// sooner than it did before turns (a lock held that long means something is stuck).
 pub const TURN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A SQLite pool and the turns of its writers; cheap to clone (clones share both).
+/// A turn held longer than this is logged with the code that took it: every writer behind it
+/// waited that long.
+const LONG_TURN: Duration = Duration::from_secs(1);
+
+/// A SQLite pool and the turns of its writers; cheap to clone (clones share all).
 #[derive(Debug, Clone)]
 pub struct SqliteDb {
     pool: SqlitePool,
     turns: Arc<Semaphore>,
+    holder: Arc<Mutex<Option<Holder>>>,
+}
+
+/// Who holds the turn: the code that asked for it, and since when.
+#[derive(Debug, Clone, Copy)]
+struct Holder {
+    at: &'static Location<'static>,
+    since: Instant,
 }
 
 /// The right to write until it is dropped.
 #[derive(Debug)]
 pub struct WriteTurn {
-    _permit: Option<OwnedSemaphorePermit>,
+    held: Option<Held>,
+}
+
+#[derive(Debug)]
+struct Held {
+    holder: Arc<Mutex<Option<Holder>>>,
+    // Dropped after `WriteTurn::drop` has cleared the holder.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        let Some(held) = &self.held else { return };
+        let holder = held.holder.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(Holder { at, since }) = holder
+            && since.elapsed() > LONG_TURN
+        {
+            let held_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+            tracing::warn!(held_ms, taken_at = %at, "a SQLite write turn was held long; writers behind it waited");
+        }
+    }
 }
 
 impl SqliteDb {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool, turns: Arc::new(Semaphore::new(1)) }
+        Self { pool, turns: Arc::new(Semaphore::new(1)), holder: Arc::default() }
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -45,20 +81,45 @@ impl SqliteDb {
     }
 
     /// Waits for this database's next write turn (fair: in the order asked), at most
-    /// [`TURN_TIMEOUT`]; then fails as a busy SQLite would.
-    pub async fn write_turn(&self) -> sqlx::Result<WriteTurn> {
+    /// [`TURN_TIMEOUT`]; then fails as a busy SQLite would, logging who holds the turn.
+    #[track_caller]
+    pub fn write_turn(&self) -> impl Future<Output = sqlx::Result<WriteTurn>> + Send + '_ {
+        self.write_turn_for(Location::caller())
+    }
+
+    async fn write_turn_for(&self, at: &'static Location<'static>) -> sqlx::Result<WriteTurn> {
         match tokio::time::timeout(TURN_TIMEOUT, self.turns.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(WriteTurn { _permit: Some(permit) }),
+            Ok(Ok(permit)) => {
+                *self.holder.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(Holder { at, since: Instant::now() });
+                Ok(WriteTurn { held: Some(Held { holder: self.holder.clone(), _permit: permit }) })
+            }
             // The semaphore is never closed.
             Ok(Err(_)) => Ok(WriteTurn::none()),
-            Err(_) => Err(sqlx::Error::PoolTimedOut),
+            Err(_) => {
+                let holder = *self.holder.lock().unwrap_or_else(PoisonError::into_inner);
+                match holder {
+                    Some(Holder { at: held_at, since }) => tracing::error!(
+                        asked_at = %at,
+                        held_at = %held_at,
+                        held_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "no SQLite write turn within {TURN_TIMEOUT:?}: another writer holds it"
+                    ),
+                    None => tracing::error!(asked_at = %at, "no SQLite write turn within {TURN_TIMEOUT:?}"),
+                }
+                Err(sqlx::Error::PoolTimedOut)
+            }
         }
     }
 
     /// Begins a write transaction in turn: `BEGIN IMMEDIATE`, so it holds the write lock from
-    /// the start and cannot fail on a write after a read, and its turn until it ends.
-    pub async fn begin_write(&self) -> sqlx::Result<(sqlx::Transaction<'static, sqlx::Sqlite>, WriteTurn)> {
-        let turn = self.write_turn().await?;
+    /// the start and cannot fail on a write after a read, and its turn until it ends. `at` is
+    /// the code that asked (logged if the turn is held long).
+    pub async fn begin_write(
+        &self,
+        at: &'static Location<'static>,
+    ) -> sqlx::Result<(sqlx::Transaction<'static, sqlx::Sqlite>, WriteTurn)> {
+        let turn = self.write_turn_for(at).await?;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok((tx, turn))
     }
@@ -67,7 +128,7 @@ impl SqliteDb {
 impl WriteTurn {
     /// No turn to take (PostgreSQL).
     pub fn none() -> Self {
-        Self { _permit: None }
+        Self { held: None }
     }
 }
 
@@ -107,5 +168,65 @@ mod tests {
         let _held = db.write_turn().await.unwrap();
         let error = db.write_turn().await.unwrap_err();
         assert!(matches!(error, sqlx::Error::PoolTimedOut), "{error}");
+    }
+
+    /// A write transaction given up at any point - waiting for its turn, at `BEGIN IMMEDIATE`,
+    /// mid-statement, registering commit work, committing - leaves neither SQLite's write lock
+    /// nor its turn behind: a request timeout or the inbox's write timeout does exactly this.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn transactions_given_up_at_any_point_leave_no_lock_or_turn_behind() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+
+        use crate::db::{Db, PoolOptions, Tx, after_commit};
+
+        let dir = std::env::temp_dir().join(format!("billhook-turns-{}-{}", std::process::id(), rand::random::<u64>()));
+        let url = format!("sqlite://{}/turns.db", dir.display());
+        let db = Db::connect(&url, &PoolOptions::default()).await.unwrap();
+        let Db::Sqlite(sqlite) = &db else { unreachable!() };
+        sqlx::query("CREATE TABLE writes (n INTEGER)").execute(sqlite.pool()).await.unwrap();
+        let (given_up, committed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let mut writers = Vec::new();
+        for _ in 0..8 {
+            let (db, given_up, committed) = (db.clone(), given_up.clone(), committed.clone());
+            writers.push(tokio::spawn(async move {
+                for n in 0..300_i64 {
+                    let write = async {
+                        let mut tx = db.begin().await?;
+                        let Tx::Sqlite(conn) = &mut tx else { unreachable!() };
+                        sqlx::query("INSERT INTO writes (n) VALUES ($1)").bind(n).execute(&mut **conn).await?;
+                        after_commit::after_commit(conn, || ()).await?;
+                        tx.commit().await
+                    };
+                    // From at once to after a typical commit.
+                    let limit = Duration::from_micros(rand::random::<u64>() % 4_000);
+                    match tokio::time::timeout(limit, write).await {
+                        Err(_) => given_up.fetch_add(1, Ordering::Relaxed),
+                        Ok(result) => {
+                            result.unwrap();
+                            committed.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                }
+            }));
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        assert!(given_up.load(Ordering::Relaxed) > 0, "no write was given up: the test proves nothing");
+        // Nothing holds the turn or the lock: another write goes through, and an ungated one too
+        // (with no busy timeout to wait out).
+        let mut tx = db.begin().await.expect("the turn is free");
+        let Tx::Sqlite(conn) = &mut tx else { unreachable!() };
+        sqlx::query("INSERT INTO writes (n) VALUES (-1)").execute(&mut **conn).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut conn = sqlite.pool().acquire().await.unwrap();
+        sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await.unwrap();
+        sqlx::query("INSERT INTO writes (n) VALUES (-2)")
+            .execute(&mut *conn)
+            .await
+            .expect("SQLite's write lock is free");
+        drop(conn);
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
