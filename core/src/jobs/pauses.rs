@@ -114,7 +114,12 @@ impl LiveWorkers {
                 pause(worker);
             } else if !wanted && worker.is_paused() {
                 match worker.resume() {
-                    Ok(()) => tracing::info!(worker = worker.name(), "queue resumed by an operator"),
+                    Ok(()) => {
+                        tracing::info!(worker = worker.name(), "queue resumed by an operator");
+                        // Jobs queued meanwhile were announced to a paused worker: fetch now, not
+                        // at the next fallback poll.
+                        super::wakeups::wake(queue_of(worker.name()));
+                    }
                     Err(error) => tracing::warn!(worker = worker.name(), %error, "could not resume a worker"),
                 }
             }

@@ -41,7 +41,7 @@ impl Default for WorkerOptions {
         Self {
             heartbeat: Duration::from_secs(4),
             missed_heartbeats: 3,
-            poll_interval: Duration::from_secs(4),
+            poll_interval: Duration::from_secs(10),
             concurrency: 8,
             batch_size: 64,
             retry_base: Duration::from_secs(5),

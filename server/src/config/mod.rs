@@ -159,7 +159,7 @@ impl Default for Settings {
             worker_batch_size: 64,
             worker_heartbeat_seconds: 4,
             worker_missed_heartbeats: 3,
-            worker_poll_interval_ms: 2000,
+            worker_poll_interval_ms: 10_000,
             job_retry_base_seconds: 5,
             job_retry_cap_seconds: 3600,
             smtp_url: None,
