@@ -105,9 +105,14 @@ pub async fn effect(db: &Db, id: &str) -> Result<Option<(String, i64, i64)>, Can
 }
 
 /// Runs canary `canary` as attempt `attempt` on `node`: records the run, holds, then records the
-/// finish and the (single) effect together.
+/// finish and the (single) effect together. A canary that does not hold records its run when it
+/// ends, with its effect: there is no moment between its start and its end to observe.
 pub async fn run(db: &Db, canary: &Canary, node: &str, attempt: usize) -> Result<(), CanaryError> {
     let attempt = i64::try_from(attempt).unwrap_or(i64::MAX);
+    let run = Run { canary, node, attempt };
+    if canary.hold_ms == 0 {
+        return run.end(db, Begun::Now).await;
+    }
     on_db!(db, pool => {
         sqlx::query("INSERT INTO canary_runs (canary_id, node, attempt, started_at) VALUES ($1, $2, $3, $4)")
             .bind(&canary.id)
@@ -118,50 +123,73 @@ pub async fn run(db: &Db, canary: &Canary, node: &str, attempt: usize) -> Result
             .await
             .map(|r| r.rows_affected())
     })?;
-    if canary.hold_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(canary.hold_ms)).await;
-    }
-    let now = clock::now_ms();
-    match db {
-        // One statement, so one round trip and one commit: over TCP the round trips are what a
-        // canary costs (docs/benchmarks.md).
-        Db::Postgres(pool) => {
-            sqlx::query(
-                "WITH finished AS ( \
-                     UPDATE canary_runs SET finished_at = $4 WHERE canary_id = $1 AND node = $2 AND attempt = $3) \
-                 INSERT INTO canary_effects (canary_id, node, enqueued_at, done_at) VALUES ($1, $2, $5, $4) \
-                 ON CONFLICT (canary_id) DO NOTHING",
-            )
-            .bind(&canary.id)
-            .bind(node)
-            .bind(attempt)
-            .bind(now)
-            .bind(canary.enqueued_at_ms)
-            .execute(pool)
-            .await?;
-        }
-        // SQLite has no writing WITH; in-process, its round trips cost little.
-        Db::Sqlite(sqlite) => {
-            let mut tx = sqlite.pool().begin().await?;
-            sqlx::query("UPDATE canary_runs SET finished_at = $4 WHERE canary_id = $1 AND node = $2 AND attempt = $3")
-                .bind(&canary.id)
-                .bind(node)
-                .bind(attempt)
+    tokio::time::sleep(Duration::from_millis(canary.hold_ms)).await;
+    run.end(db, Begun::Recorded).await
+}
+
+/// One attempt of a canary on a node.
+struct Run<'a> {
+    canary: &'a Canary,
+    node: &'a str,
+    attempt: i64,
+}
+
+/// Whether the run's start is in `canary_runs` already.
+#[derive(Clone, Copy, PartialEq)]
+enum Begun {
+    Recorded,
+    Now,
+}
+
+impl Run<'_> {
+    /// Records the run's end (and its start, if not yet) and the canary's effect, atomically.
+    async fn end(&self, db: &Db, begun: Begun) -> Result<(), CanaryError> {
+        const FINISH: &str =
+            "UPDATE canary_runs SET finished_at = $4 WHERE canary_id = $1 AND node = $2 AND attempt = $3";
+        const WHOLE: &str =
+            "INSERT INTO canary_runs (canary_id, node, attempt, started_at, finished_at) VALUES ($1, $2, $3, $4, $4)";
+        let run = if begun == Begun::Recorded { FINISH } else { WHOLE };
+        let now = clock::now_ms();
+        match db {
+            // One statement, so one round trip and one commit: over TCP the round trips are what a
+            // canary costs (docs/benchmarks.md).
+            Db::Postgres(pool) => {
+                let sql = format!(
+                    "WITH run AS ({run}) INSERT INTO canary_effects (canary_id, node, enqueued_at, done_at) \
+                     VALUES ($1, $2, $5, $4) ON CONFLICT (canary_id) DO NOTHING"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&self.canary.id)
+                    .bind(self.node)
+                    .bind(self.attempt)
+                    .bind(now)
+                    .bind(self.canary.enqueued_at_ms)
+                    .execute(pool)
+                    .await?;
+            }
+            // SQLite has no writing WITH; in-process, its round trips cost little.
+            Db::Sqlite(sqlite) => {
+                let mut tx = sqlite.pool().begin().await?;
+                sqlx::query(run)
+                    .bind(&self.canary.id)
+                    .bind(self.node)
+                    .bind(self.attempt)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO canary_effects (canary_id, node, enqueued_at, done_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (canary_id) DO NOTHING",
+                )
+                .bind(&self.canary.id)
+                .bind(self.node)
+                .bind(self.canary.enqueued_at_ms)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO canary_effects (canary_id, node, enqueued_at, done_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (canary_id) DO NOTHING",
-            )
-            .bind(&canary.id)
-            .bind(node)
-            .bind(canary.enqueued_at_ms)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
+                tx.commit().await?;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
