@@ -121,6 +121,12 @@ async fn kill_the_node_holding_a_job(db: &Db, nodes: &mut Vec<Node>, restart: im
     let held = Canary::new(Duration::from_secs(4));
     canary::enqueue(db, std::slice::from_ref(&held)).await.unwrap();
     let holder = wait_for("a node to start the canary", Duration::from_secs(30), || started_by(db, &held.id)).await;
+    // apalis marks the job Running beside the handler's start, not before it: kill only once the
+    // job row says so, or the rescue below may rightly find it still Queued.
+    wait_for("apalis to mark the canary's job running", Duration::from_secs(30), || async {
+        job_state(db, &held.id).await.filter(|(status, _, _)| status == "Running")
+    })
+    .await;
     let victim = nodes.iter().position(|n| n.pid() == pid_of(&holder)).expect("the holder is one of ours");
     nodes[victim].kill_9();
     let killed_at = Instant::now();
