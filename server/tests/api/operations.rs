@@ -8,6 +8,7 @@ on_both_databases!(
     metrics_count_requests_by_route_and_status,
     invented_methods_add_no_metric_series,
     an_oversized_request_body_is_refused_with_413,
+    a_canary_records_its_run_and_leaves_its_effect_once,
 );
 
 async fn health_and_readiness_answer_when_the_database_is_there(app: TestApp) {
@@ -115,4 +116,40 @@ async fn connections_beyond_the_cap_wait_until_one_closes(app: TestApp) {
     drop(idle.pop());
     let status = tokio::time::timeout(std::time::Duration::from_secs(10), waiting).await;
     assert_eq!(status.expect("served once a connection closed").unwrap().unwrap(), StatusCode::OK);
+}
+
+/// What `billhook canary`, the crash tests and the benchmark rely on: each run of a canary is
+/// recorded with its node and its end, and its effect happens once. One that holds is recorded
+/// as started before it ends; one that does not is recorded whole when it ends.
+async fn a_canary_records_its_run_and_leaves_its_effect_once(app: TestApp) {
+    use std::time::Duration;
+
+    use billhook_core::{canary, on_db};
+
+    app.start_workers();
+    let db = &app.state.db;
+    let (quick, held) = (canary::Canary::new(Duration::ZERO), canary::Canary::new(Duration::from_millis(300)));
+    canary::enqueue(db, &[quick.clone(), held.clone()]).await.unwrap();
+    for canary in [&quick, &held] {
+        let (node, enqueued_at, done_at) = app
+            .wait_for("the canary's effect", Duration::from_secs(30), || async {
+                canary::effect(db, &canary.id).await.unwrap()
+            })
+            .await;
+        assert_eq!(enqueued_at, canary.enqueued_at_ms);
+        let runs: Vec<(String, i64, i64, Option<i64>)> = on_db!(db, pool => {
+            sqlx::query_as("SELECT node, attempt, started_at, finished_at FROM canary_runs WHERE canary_id = $1")
+                .bind(&canary.id)
+                .fetch_all(pool)
+                .await
+        })
+        .unwrap();
+        let [(run_node, attempt, started_at, finished_at)] = runs.as_slice() else { panic!("one run: {runs:?}") };
+        assert_eq!((run_node, *attempt, *finished_at), (&node, 1, Some(done_at)), "{runs:?}");
+        if canary.hold_ms == 0 {
+            assert_eq!(*started_at, done_at, "recorded whole when it ended");
+        } else {
+            assert!(done_at - started_at >= 300, "held between its start and its end: {runs:?}");
+        }
+    }
 }
