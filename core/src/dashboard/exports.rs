@@ -41,7 +41,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<(Vec<ExportRow>, Option<Cursor>), DashboardError> {
     let limit = limit.clamp(1, 200);
-    let mut rows: Vec<ExportRow> = on_db!(db, pool => {
+    let rows: Vec<ExportRow> = on_db!(db, pool => {
         let mut query = query_builder(pool, COLUMNS);
         query.push(" WHERE 1 = 1");
         if let Some(cursor) = before {
@@ -52,11 +52,7 @@ pub async fn list(
         query.push(" ORDER BY e.requested_at DESC, e.id DESC LIMIT ").push_bind(limit + 1);
         query.build_query_as().fetch_all(pool).await
     })?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = if more { rows.last().map(|r| Cursor { at: r.requested_at, id: r.id.clone() }) } else { None };
-    Ok((rows, next))
+    Ok(Cursor::page(rows, limit, |r| (r.requested_at, &r.id)))
 }
 
 /// Export `id`, if it exists.

@@ -51,6 +51,19 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The page of `rows`, read with a `LIMIT` of `limit + 1`, and the next page's cursor (the
+    /// sort key `key` gives of its last row) when that extra row shows there is more.
+    pub fn page<R>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> (i64, &str)) -> (Vec<R>, Option<Self>) {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = rows.last().filter(|_| more).map(|row| {
+            let (at, id) = key(row);
+            Self { at, id: id.to_owned() }
+        });
+        (rows, next)
+    }
+
     pub fn parse(text: &str) -> Result<Self, DashboardError> {
         let (at, id) = text.split_once(':').ok_or(DashboardError::BadCursor)?;
         Ok(Self { at: at.parse().map_err(|_| DashboardError::BadCursor)?, id: id.to_owned() })

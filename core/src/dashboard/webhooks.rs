@@ -96,7 +96,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<(Vec<EventRow>, Option<Cursor>), DashboardError> {
     let limit = limit.clamp(1, 200);
-    let mut rows: Vec<EventRow> = on_db!(db, pool => {
+    let rows: Vec<EventRow> = on_db!(db, pool => {
         let mut query = query_builder(pool, COLUMNS);
         query.push(" WHERE 1 = 1");
         push_filter!(query, filter);
@@ -108,11 +108,7 @@ pub async fn list(
         query.push(" ORDER BY received_at DESC, id DESC LIMIT ").push_bind(limit + 1);
         query.build_query_as().fetch_all(pool).await
     })?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = if more { rows.last().map(|r| Cursor { at: r.received_at, id: r.id.clone() }) } else { None };
-    Ok((rows, next))
+    Ok(Cursor::page(rows, limit, |r| (r.received_at, &r.id)))
 }
 
 /// One event, everything stored of it.

@@ -78,14 +78,14 @@ mod tests {
         };
 
         let mut tx = conn.begin().await.unwrap();
-        after_commit(&mut *tx, count(&runs)).await.unwrap();
+        after_commit(&mut tx, count(&runs)).await.unwrap();
         (&mut *tx).execute("INSERT INTO t VALUES (1)").await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 0, "not before the commit");
         tx.commit().await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 1);
 
         let mut tx = conn.begin().await.unwrap();
-        after_commit(&mut *tx, count(&runs)).await.unwrap();
+        after_commit(&mut tx, count(&runs)).await.unwrap();
         (&mut *tx).execute("INSERT INTO t VALUES (2)").await.unwrap();
         tx.rollback().await.unwrap();
         conn.execute("INSERT INTO t VALUES (3)").await.unwrap();

@@ -72,14 +72,10 @@ pub async fn list(
 ) -> Result<(Vec<JobRow>, Option<Cursor>), DashboardError> {
     check(filter)?;
     let limit = limit.clamp(1, 200);
-    let mut rows: Vec<JobRow> = on_db!(db, pool => {
+    let rows: Vec<JobRow> = on_db!(db, pool => {
         list_query!(pool, db, "", filter, before, limit).build_query_as().fetch_all(pool).await
     })?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = if more { rows.last().map(|r| Cursor { at: r.run_at, id: r.id.clone() }) } else { None };
-    Ok((rows, next))
+    Ok(Cursor::page(rows, limit, |r| (r.run_at, &r.id)))
 }
 
 /// How the database would run [`list`]'s first page for `filter` - SQLite's `EXPLAIN QUERY
