@@ -160,7 +160,7 @@ impl EventStatus {
     /// What the operators' pages say.
     pub const fn label(self) -> &'static str {
         match self {
-            Self::Received => "Received",
+            Self::Received => "Received (being queued)",
             Self::Queued => "Queued",
             Self::Processing => "Processing",
             Self::Processed => "Processed",

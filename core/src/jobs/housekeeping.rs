@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{ProcessEvent, scheduler::Schedule};
+use super::scheduler::Schedule;
 use crate::{
     clock,
     db::{Db, Sql},
@@ -13,8 +13,8 @@ use crate::{
 
 /// How long finished jobs, their attempts and old ticks are kept.
 pub const KEEP_FINISHED: Duration = Duration::from_secs(14 * 24 * 3600);
-/// A stored event still `received` after this long was never queued (e.g. written by a path
-/// other than the webhook endpoint): the sweep queues it.
+/// A stored event still `received` after this long was missed by the dispatchers (every worker
+/// node's dispatcher looks at least once a fallback poll interval): the sweep queues it.
 pub const SWEEP_AFTER: Duration = Duration::from_secs(10);
 
 /// The schedule that queues certificate renewals (the cause its jobs record).
@@ -84,39 +84,20 @@ pub fn schedules_with(
     Ok(schedules)
 }
 
-/// Queues stored events that are still `received`; returns how many.
+/// The safety net behind the dispatchers (`super::dispatch`): queues stored events still
+/// `received` [`SWEEP_AFTER`] after they arrived; returns how many.
 pub async fn dispatch_sweep(db: &Db) -> anyhow::Result<usize> {
     let before = clock::now_ms() - i64::try_from(SWEEP_AFTER.as_millis()).unwrap_or(0);
-    let swept = on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        // Claim first: a write, so SQLite takes its write lock at once (a read-then-write
-        // transaction can fail with SQLITE_BUSY when another connection writes in between).
-        let now = clock::now_ms();
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "UPDATE webhook_events SET status = 'queued', status_changed_at = $2 \
-             WHERE status = 'received' AND id IN ( \
-                 SELECT id FROM webhook_events WHERE status = 'received' AND received_at < $1 ORDER BY received_at LIMIT 1000) \
-             RETURNING id, event_type",
-        )
-        .bind(before)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut jobs = Vec::new();
-        for (id, event_type) in &rows {
-            match ProcessEvent::for_event(id, event_type) {
-                Some(job) => jobs.push(job),
-                None => {
-                    sqlx::query("UPDATE webhook_events SET status = 'ignored' WHERE id = $1").bind(id).execute(&mut *tx).await?;
-                }
-            }
+    let mut swept = 0;
+    loop {
+        let queued = super::dispatch::queue_received(db, before, super::dispatch::BATCH).await?;
+        swept += queued;
+        if i64::try_from(queued).unwrap_or(i64::MAX) < super::dispatch::BATCH {
+            break;
         }
-        super::enqueue(&mut *tx, &jobs).await?;
-        tx.commit().await?;
-        anyhow::Ok(rows.len())
-    })?;
+    }
     if swept > 0 {
-        tracing::info!(swept, "queued events that were stored but not queued");
+        tracing::info!(swept, "queued events that were recorded but not dispatched");
     }
     Ok(swept)
 }

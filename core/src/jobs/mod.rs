@@ -5,7 +5,7 @@
 //! What Billhook adds around apalis (its engine):
 //! - queue names pinned on each job, not derived from Rust type names;
 //! - jobs enqueued inside the caller's transaction ([`enqueue`]), so "stored" and "queued"
-//!   commit together;
+//!   commit together; recorded Stripe events are queued by every worker node's [`dispatch`]er;
 //! - retries whose next run time is written to the job row (exponential backoff with jitter), so a
 //!   crash or another node never retries early - apalis' own retry layer only sleeps in memory
 //!   and its storages re-fetch failed jobs at once;
@@ -19,6 +19,7 @@ mod arguments;
 mod attempts;
 pub mod backoff;
 mod canary;
+pub mod dispatch;
 mod enforce_requirements;
 mod enqueue;
 mod export_data;

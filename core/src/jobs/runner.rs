@@ -222,6 +222,8 @@ pub async fn run_workers(
     if let Db::Postgres(pool) = &db {
         tokio::spawn(wakeups::listen_until(pool.clone(), shutdown.clone()));
     }
+    // Recorded Stripe events onto their queues.
+    tokio::spawn(super::dispatch::run_until(db.clone(), options.poll_interval, shutdown.clone()));
     let services = Arc::new(services);
     let tally = Tally::default();
     tokio::spawn(tally.clone().flush_until(db.clone(), node_name(), activity::FLUSH_EVERY, shutdown.clone()));

@@ -7,6 +7,9 @@
 //! - when a job this process failed is due to run again ([`wake_in`]);
 //! - otherwise every `fallback` (another node's retry, a rescued job, a lost notification).
 //!
+//! The dispatcher of recorded Stripe events (`super::dispatch`) waits the same way under the name
+//! `webhooks.dispatch`, which web nodes announce on this channel ([`announce`]).
+//!
 //! A wake-up starts one fetch; apalis keeps fetching while batches come back full, so a burst of
 //! jobs needs only its first wake-up.
 
@@ -68,11 +71,21 @@ pub(super) fn ticks(queue: &str, fallback: Duration) -> Pin<Box<dyn Stream<Item 
 pub async fn wake_all_after_commit(tx: &mut Tx) -> sqlx::Result<()> {
     match tx {
         Tx::Sqlite(tx) => after_commit(tx, wake_all).await,
-        Tx::Postgres(tx) => {
-            let everyone = serde_json::json!({ "job_type": EVERY_QUEUE }).to_string();
-            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(everyone).execute(&mut **tx).await.map(drop)
-        }
+        Tx::Postgres(tx) => notify(&mut **tx, EVERY_QUEUE).await,
     }
+}
+
+/// PostgreSQL: wakes whatever waits under `name` on every node (a queue's workers, or the
+/// dispatchers), with a `NOTIFY` of its own - not inside a writing transaction, whose commit it
+/// would serialise with every other notifying commit (PostgreSQL holds a database-wide lock from
+/// such a commit's start until it is durable).
+pub async fn announce(pool: &PgPool, name: &str) -> sqlx::Result<()> {
+    notify(pool, name).await
+}
+
+async fn notify<'c>(on: impl sqlx::PgExecutor<'c>, name: &str) -> sqlx::Result<()> {
+    let announcement = serde_json::json!({ "job_type": name }).to_string();
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(announcement).execute(on).await.map(drop)
 }
 
 /// The queue name an announcement for every queue carries (no queue has it).

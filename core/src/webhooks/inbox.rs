@@ -6,7 +6,8 @@
 //! multi-row upsert in ONE transaction, commits, then answers each waiting handler. Under load
 //! many deliveries share a commit; alone, a delivery is committed at once (no timer). Nothing is
 //! acknowledged before its commit, and a failed commit fails every delivery in it (503, Stripe
-//! retries).
+//! retries). A stored event is only recorded (`received`); the workers' dispatchers queue it
+//! (`jobs::dispatch`), so acknowledging costs one row per event.
 //!
 //! When the database is down, refusals must be quick too: a write gives up after
 //! [`WRITE_TIMEOUT`] (not the pool's longer acquire timeout), and after a failure the writer
@@ -14,17 +15,18 @@
 //! timeout may still have committed; its deliveries were refused, so Stripe retries them and finds
 //! the event stored once (a duplicate).
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, sync::LazyLock, time::Duration};
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::EventEnvelope;
+use billhook_model::EventStatus;
+
 use crate::{
     activity::{Activity, Tally},
-    db::{Db, query_builder},
+    db::Db,
     events::queue_for,
-    jobs::{self, EnqueueError, ProcessEvent},
-    on_db,
+    jobs,
 };
 
 /// One verified delivery to store.
@@ -100,8 +102,9 @@ impl WebhookInbox {
         let (tx, rx) = mpsc::channel(options.queue.max(1));
         let rx = std::sync::Arc::new(Mutex::new(rx));
         let tally = Tally::default();
+        let announcer = jobs::dispatch::Announcer::start(&db);
         for _ in 0..options.writers.max(1) {
-            tokio::spawn(writer(db.clone(), rx.clone(), options.max_batch.max(1), tally.clone()));
+            tokio::spawn(writer(db.clone(), rx.clone(), options.max_batch.max(1), tally.clone(), announcer.clone()));
         }
         Self { tx, tally }
     }
@@ -119,7 +122,15 @@ impl WebhookInbox {
     }
 }
 
-async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply)>>>, max_batch: usize, tally: Tally) {
+/// A writer task: stores batches until every sender is gone; `announcer` tells the dispatchers
+/// when a batch recorded new events.
+async fn writer(
+    db: Db,
+    rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply)>>>,
+    max_batch: usize,
+    tally: Tally,
+    announcer: jobs::dispatch::Announcer,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut refuse_until: Option<tokio::time::Instant> = None;
     loop {
@@ -137,7 +148,7 @@ async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply
             continue;
         }
         let error = match tokio::time::timeout(WRITE_TIMEOUT, write_batch(&db, &deliveries)).await {
-            Ok(Ok(outcomes)) => {
+            Ok(Ok((outcomes, recorded))) => {
                 refuse_until = None;
                 let first = outcomes.iter().filter(|o| matches!(o, Recorded::First)).count();
                 let first = i64::try_from(first).unwrap_or(i64::MAX);
@@ -146,6 +157,9 @@ async fn writer(db: Db, rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply
                 tally.add(Activity::WebhookRepeated, "", all - first);
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
+                }
+                if recorded {
+                    announcer.announce();
                 }
                 continue;
             }
@@ -167,17 +181,10 @@ struct Group<'a> {
     count: i64,
 }
 
-/// Upserts a batch in one statement and one transaction; returns each delivery's outcome in order.
-/// A batch write's failure (its text is what the refused deliveries are told).
-#[derive(Debug, thiserror::Error)]
-enum WriteError {
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Enqueue(#[from] EnqueueError),
-}
-
-async fn write_batch(db: &Db, deliveries: &[Delivery]) -> Result<Vec<Recorded>, WriteError> {
+/// Upserts a batch in one statement (its own transaction); returns each delivery's outcome in
+/// order, and whether the batch recorded an event for the dispatchers to queue (`received`: a
+/// new event with a handler; one without is stored `ignored`).
+async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<(Vec<Recorded>, bool)> {
     // One row per event id, in id order (a fixed lock order: concurrent batches cannot deadlock).
     let mut groups: BTreeMap<&str, Group<'_>> = BTreeMap::new();
     for d in deliveries {
@@ -195,54 +202,79 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> Result<Vec<Recorded>, 
     const UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET \
          delivery_count = webhook_events.delivery_count + excluded.delivery_count, \
          last_received_at = excluded.last_received_at \
-         RETURNING id, delivery_count, source";
+         RETURNING id, delivery_count, source, status";
     let rows: Vec<&Group<'_>> = groups.values().collect();
-    // In turn with Billhook's other writers on SQLite (`db::write_turns`).
-    let _turn = db.write_turn().await?;
-    let outcomes = on_db!(db, pool => {
-        let mut qb = query_builder(pool, INSERT);
-        qb.push_values(rows.iter(), |mut row, g| {
-            let e = &g.first.envelope;
-            // The status a NEW row gets; a duplicate's status is left as it is.
-            let status = if queue_for(&e.event_type).is_some() { "queued" } else { "ignored" };
-            row.push_bind(e.id.as_str())
-                .push_bind(e.event_type.as_str())
-                .push_bind(e.api_version.as_deref())
-                .push_bind(e.created)
-                .push_bind(e.livemode)
-                .push_bind(e.object_id.as_deref())
-                .push_bind(g.first.payload.as_str())
-                .push_bind(g.first.headers.as_str())
-                .push_bind(g.first.received_at_ms)
-                .push_bind(g.last_received_at_ms)
-                .push_bind(g.count)
-                .push_bind(status);
-        });
-        qb.push(UPSERT);
-        let mut tx = pool.begin().await?;
-        // id -> (stored delivery count, whether this batch inserted the row). New iff the count is
-        // exactly this batch's and the row is a delivery's (reconciliation stores with count 0).
-        let totals: BTreeMap<String, (i64, bool)> = qb
-            .build_query_as::<(String, i64, String)>()
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(id, count, source)| {
-                let new = source == "webhook" && groups.get(id.as_str()).is_some_and(|g| g.count == count);
-                (id, (count, new))
-            })
-            .collect();
-        // New events with a handler are queued in the same transaction: stored <=> queued.
-        let jobs: Vec<ProcessEvent> = groups
-            .iter()
-            .filter(|(id, _)| totals.get(**id).is_some_and(|(_, new)| *new))
-            .filter_map(|(id, g)| ProcessEvent::for_event(id, &g.first.envelope.event_type))
-            .collect();
-        jobs::enqueue(&mut *tx, &jobs).await?;
-        tx.commit().await?;
-        outcomes(deliveries, &groups, &totals)
-    });
-    Ok(outcomes)
+    // The status a NEW row gets; a duplicate's status is left as it is.
+    let status = |g: &Group<'_>| match queue_for(&g.first.envelope.event_type) {
+        Some(_) => EventStatus::Received,
+        None => EventStatus::Ignored,
+    };
+    let stored: Vec<(String, i64, String, EventStatus)> = match db {
+        Db::Sqlite(sqlite) => {
+            let mut qb = sqlx::QueryBuilder::new(INSERT);
+            qb.push_values(rows.iter(), |mut row, g| {
+                let e = &g.first.envelope;
+                row.push_bind(e.id.as_str())
+                    .push_bind(e.event_type.as_str())
+                    .push_bind(e.api_version.as_deref())
+                    .push_bind(e.created)
+                    .push_bind(e.livemode)
+                    .push_bind(e.object_id.as_deref())
+                    .push_bind(g.first.payload.as_str())
+                    .push_bind(g.first.headers.as_str())
+                    .push_bind(g.first.received_at_ms)
+                    .push_bind(g.last_received_at_ms)
+                    .push_bind(g.count)
+                    .push_bind(status(g).as_str());
+            });
+            qb.push(UPSERT);
+            // In turn with Billhook's other writers (`db::write_turns`).
+            let _turn = db.write_turn().await?;
+            qb.build_query_as().fetch_all(sqlite.pool()).await?
+        }
+        // The columns as arrays: one statement text whatever the batch's size, parsed and planned
+        // once per connection (a VALUES list of each new length is planned anew).
+        Db::Postgres(pool) => {
+            static STATEMENT: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "{INSERT} SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::bool[], \
+                     $6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], $11::int8[], $12::text[]) {UPSERT}"
+                )
+            });
+            macro_rules! column {
+                ($g:ident => $value:expr) => {
+                    rows.iter().map(|$g| $value).collect::<Vec<_>>()
+                };
+            }
+            sqlx::query_as(STATEMENT.as_str())
+                .bind(column!(g => g.first.envelope.id.as_str()))
+                .bind(column!(g => g.first.envelope.event_type.as_str()))
+                .bind(column!(g => g.first.envelope.api_version.as_deref()))
+                .bind(column!(g => g.first.envelope.created))
+                .bind(column!(g => g.first.envelope.livemode))
+                .bind(column!(g => g.first.envelope.object_id.as_deref()))
+                .bind(column!(g => g.first.payload.as_str()))
+                .bind(column!(g => g.first.headers.as_str()))
+                .bind(column!(g => g.first.received_at_ms))
+                .bind(column!(g => g.last_received_at_ms))
+                .bind(column!(g => g.count))
+                .bind(column!(g => status(g).as_str()))
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    // id -> (stored delivery count, whether this batch inserted the row). New iff the count is
+    // exactly this batch's and the row is a delivery's (reconciliation stores with count 0).
+    let mut recorded = false;
+    let totals: BTreeMap<String, (i64, bool)> = stored
+        .into_iter()
+        .map(|(id, count, source, status)| {
+            let new = source == "webhook" && groups.get(id.as_str()).is_some_and(|g| g.count == count);
+            recorded |= new && status == EventStatus::Received;
+            (id, (count, new))
+        })
+        .collect();
+    Ok((outcomes(deliveries, &groups, &totals), recorded))
 }
 
 /// Each delivery's outcome, in order, from the stored counts after the upsert.

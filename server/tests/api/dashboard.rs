@@ -2,7 +2,10 @@
 //! pages), one event, "process again" and the audit log - read by admins and viewers, acted on by
 //! admins only, refused to customers, visitors and forged cross-site posts.
 
-use billhook_core::accounts::Role;
+use billhook_core::{
+    accounts::Role,
+    jobs::dispatch::{BATCH, queue_received},
+};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -101,6 +104,8 @@ async fn process_again_is_an_admins_action_and_lands_in_the_audit_log(mut app: T
     deliver_signed(&app, &customer_event("evt_again", "cus_again", now, "again@example.com")).await;
     deliver_signed(&app, &event("evt_no_handler", "plan.created", now, json!({ "id": "plan_2", "object": "plan" })))
         .await;
+    // As a worker node's dispatcher would (no worker runs here).
+    assert_eq!(queue_received(&app.state.db, i64::MAX, BATCH).await.unwrap(), 1, "the event with a handler");
 
     as_operator(&mut app, "looker@example.com", Role::Viewer).await;
     assert_eq!(call(&app, "admin_process_again", &[("id", "evt_again")]).await.0, StatusCode::FORBIDDEN);

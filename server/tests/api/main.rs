@@ -15,6 +15,7 @@ mod dashboard;
 mod dashboard_cluster;
 mod dashboard_records;
 mod dashboard_search;
+mod dispatch;
 mod email;
 mod exports;
 mod operations;

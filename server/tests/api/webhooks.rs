@@ -91,7 +91,7 @@ async fn a_delivery_signed_by_stripes_sdk_is_stored_and_acknowledged(app: TestAp
     assert!(!row.3);
     assert_eq!(row.4.as_deref(), Some("cus_sdk_1"));
     assert!(row.5.contains("stripe-signature"), "delivery headers are kept: {}", row.5);
-    assert_eq!(row.6, "queued", "customer events have a handler: queued with the insert");
+    assert_eq!(row.6, "received", "customer events have a handler: recorded, for the workers' dispatchers to queue");
     assert_eq!(row.7, 1);
 }
 
