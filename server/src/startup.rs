@@ -173,6 +173,10 @@ pub async fn serve(settings: Settings, role: ProcessRole) -> anyhow::Result<()> 
     }
     // Stripe, or the offline sandbox when no Stripe key is set: the jobs cannot tell them apart.
     let stripe = crate::sandbox::stripe_api(&settings, &state.db, state.leptos_options.site_addr).await?;
+    if role == ProcessRole::All {
+        // Its own workers' database: queueing in the storing transaction saves one per batch.
+        state.webhooks.inbox.queue_in_place();
+    }
     if matches!(role, ProcessRole::Worker | ProcessRole::All) {
         let services = settings.job_services(state.leptos_options.site_addr, stripe.clone())?;
         tasks.spawn(process_roles::worker(state.clone(), settings.worker_options(), services, shutdown.clone()));

@@ -7,7 +7,8 @@
 //! many deliveries share a commit; alone, a delivery is committed at once (no timer). Nothing is
 //! acknowledged before its commit, and a failed commit fails every delivery in it (503, Stripe
 //! retries). A stored event is only recorded (`received`); the workers' dispatchers queue it
-//! (`jobs::dispatch`), so acknowledging costs one row per event.
+//! (`jobs::dispatch`), so acknowledging costs one row per event - except in a process that runs
+//! the workers too, which queues it in the storing transaction ([`WebhookInbox::queue_in_place`]).
 //!
 //! When the database is down, refusals must be quick too: a write gives up after
 //! [`WRITE_TIMEOUT`] (not the pool's longer acquire timeout), and after a failure the writer
@@ -15,7 +16,14 @@
 //! timeout may still have committed; its deliveries were refused, so Stripe retries them and finds
 //! the event stored once (a duplicate).
 
-use std::{collections::BTreeMap, sync::LazyLock, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc, LazyLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -24,9 +32,9 @@ use billhook_model::EventStatus;
 
 use crate::{
     activity::{Activity, Tally},
-    db::Db,
+    db::{Db, Tx},
     events::queue_for,
-    jobs,
+    jobs::{self, EnqueueError, ProcessEvent},
 };
 
 /// One verified delivery to store.
@@ -71,6 +79,8 @@ type Reply = oneshot::Sender<Result<Recorded, InboxError>>;
 #[derive(Debug, Clone)]
 pub struct WebhookInbox {
     tx: mpsc::Sender<(Delivery, Reply)>,
+    /// Set when this process also runs the workers: see [`WebhookInbox::queue_in_place`].
+    in_place: Arc<AtomicBool>,
     /// The events received and the deliveries repeated (the dashboard's charts).
     tally: Tally,
 }
@@ -100,13 +110,22 @@ impl WebhookInbox {
     /// Starts the writer tasks on the current runtime.
     pub fn start(db: Db, options: InboxOptions) -> Self {
         let (tx, rx) = mpsc::channel(options.queue.max(1));
-        let rx = std::sync::Arc::new(Mutex::new(rx));
+        let rx = Arc::new(Mutex::new(rx));
         let tally = Tally::default();
         let announcer = jobs::dispatch::Announcer::start(&db);
+        let in_place = Arc::new(AtomicBool::new(false));
         for _ in 0..options.writers.max(1) {
-            tokio::spawn(writer(db.clone(), rx.clone(), options.max_batch.max(1), tally.clone(), announcer.clone()));
+            let handoff = Handoff { announcer: announcer.clone(), in_place: in_place.clone() };
+            tokio::spawn(writer(db.clone(), rx.clone(), options.max_batch.max(1), tally.clone(), handoff));
         }
-        Self { tx, tally }
+        Self { tx, tally, in_place }
+    }
+
+    /// From now on new events are queued in the transaction that stores them, not left to the
+    /// dispatchers: for a process that runs the workers too (`serve --role all`, SQLite's one
+    /// node), where a second transaction per batch would only add work to the same database.
+    pub fn queue_in_place(&self) {
+        self.in_place.store(true, Ordering::Relaxed);
     }
 
     /// This node's counts of what it stored, for [`Tally::flush_until`].
@@ -122,14 +141,21 @@ impl WebhookInbox {
     }
 }
 
-/// A writer task: stores batches until every sender is gone; `announcer` tells the dispatchers
-/// when a batch recorded new events.
+/// How a writer hands new events on to their queues.
+struct Handoff {
+    /// Tells the dispatchers when a batch recorded new events.
+    announcer: jobs::dispatch::Announcer,
+    /// Queues them itself instead ([`WebhookInbox::queue_in_place`]).
+    in_place: Arc<AtomicBool>,
+}
+
+/// A writer task: stores batches until every sender is gone.
 async fn writer(
     db: Db,
-    rx: std::sync::Arc<Mutex<mpsc::Receiver<(Delivery, Reply)>>>,
+    rx: Arc<Mutex<mpsc::Receiver<(Delivery, Reply)>>>,
     max_batch: usize,
     tally: Tally,
-    announcer: jobs::dispatch::Announcer,
+    handoff: Handoff,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut refuse_until: Option<tokio::time::Instant> = None;
@@ -147,7 +173,12 @@ async fn writer(
             }
             continue;
         }
-        let error = match tokio::time::timeout(WRITE_TIMEOUT, write_batch(&db, &deliveries)).await {
+        let error = match tokio::time::timeout(
+            WRITE_TIMEOUT,
+            write_batch(&db, &deliveries, handoff.in_place.load(Ordering::Relaxed)),
+        )
+        .await
+        {
             Ok(Ok((outcomes, recorded))) => {
                 refuse_until = None;
                 let first = outcomes.iter().filter(|o| matches!(o, Recorded::First)).count();
@@ -159,7 +190,7 @@ async fn writer(
                     let _ = reply.send(Ok(outcome));
                 }
                 if recorded {
-                    announcer.announce();
+                    handoff.announcer.announce();
                 }
                 continue;
             }
@@ -181,10 +212,30 @@ struct Group<'a> {
     count: i64,
 }
 
-/// Upserts a batch in one statement (its own transaction); returns each delivery's outcome in
-/// order, and whether the batch recorded an event for the dispatchers to queue (`received`: a
-/// new event with a handler; one without is stored `ignored`).
-async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<(Vec<Recorded>, bool)> {
+/// A batch write's failure (its text is what the refused deliveries are told).
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Enqueue(#[from] EnqueueError),
+}
+
+/// A stored row as the upsert returns it: id, delivery count, source, status.
+type Stored = (String, i64, String, EventStatus);
+
+const INSERT: &str = "INSERT INTO webhook_events (id, event_type, api_version, created, livemode, object_id, \
+     payload, headers, received_at, last_received_at, delivery_count, status) ";
+const UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET \
+     delivery_count = webhook_events.delivery_count + excluded.delivery_count, \
+     last_received_at = excluded.last_received_at \
+     RETURNING id, delivery_count, source, status";
+
+/// Upserts a batch in one statement; returns each delivery's outcome in order, and whether the
+/// batch recorded an event for the dispatchers to queue. A new event with a handler is recorded
+/// `received` (its own transaction: the statement) - or, `in_place`, queued in the same
+/// transaction (`queued`); one without a handler is stored `ignored`.
+async fn write_batch(db: &Db, deliveries: &[Delivery], in_place: bool) -> Result<(Vec<Recorded>, bool), WriteError> {
     // One row per event id, in id order (a fixed lock order: concurrent batches cannot deadlock).
     let mut groups: BTreeMap<&str, Group<'_>> = BTreeMap::new();
     for d in deliveries {
@@ -196,72 +247,30 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<(Vec<Reco
             })
             .or_insert(Group { first: d, last_received_at_ms: d.received_at_ms, count: 1 });
     }
-
-    const INSERT: &str = "INSERT INTO webhook_events (id, event_type, api_version, created, livemode, object_id, \
-         payload, headers, received_at, last_received_at, delivery_count, status) ";
-    const UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET \
-         delivery_count = webhook_events.delivery_count + excluded.delivery_count, \
-         last_received_at = excluded.last_received_at \
-         RETURNING id, delivery_count, source, status";
     let rows: Vec<&Group<'_>> = groups.values().collect();
     // The status a NEW row gets; a duplicate's status is left as it is.
+    let handled = if in_place { EventStatus::Queued } else { EventStatus::Received };
     let status = |g: &Group<'_>| match queue_for(&g.first.envelope.event_type) {
-        Some(_) => EventStatus::Received,
+        Some(_) => handled,
         None => EventStatus::Ignored,
     };
-    let stored: Vec<(String, i64, String, EventStatus)> = match db {
-        Db::Sqlite(sqlite) => {
-            let mut qb = sqlx::QueryBuilder::new(INSERT);
-            qb.push_values(rows.iter(), |mut row, g| {
-                let e = &g.first.envelope;
-                row.push_bind(e.id.as_str())
-                    .push_bind(e.event_type.as_str())
-                    .push_bind(e.api_version.as_deref())
-                    .push_bind(e.created)
-                    .push_bind(e.livemode)
-                    .push_bind(e.object_id.as_deref())
-                    .push_bind(g.first.payload.as_str())
-                    .push_bind(g.first.headers.as_str())
-                    .push_bind(g.first.received_at_ms)
-                    .push_bind(g.last_received_at_ms)
-                    .push_bind(g.count)
-                    .push_bind(status(g).as_str());
-            });
-            qb.push(UPSERT);
-            // In turn with Billhook's other writers (`db::write_turns`).
-            let _turn = db.write_turn().await?;
-            qb.build_query_as().fetch_all(sqlite.pool()).await?
-        }
-        // The columns as arrays: one statement text whatever the batch's size, parsed and planned
-        // once per connection (a VALUES list of each new length is planned anew).
-        Db::Postgres(pool) => {
-            static STATEMENT: LazyLock<String> = LazyLock::new(|| {
-                format!(
-                    "{INSERT} SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::bool[], \
-                     $6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], $11::int8[], $12::text[]) {UPSERT}"
-                )
-            });
-            macro_rules! column {
-                ($g:ident => $value:expr) => {
-                    rows.iter().map(|$g| $value).collect::<Vec<_>>()
-                };
+    let (stored, tx) = if in_place {
+        let mut tx = db.begin().await?;
+        let stored = match &mut tx {
+            Tx::Sqlite(tx) => upsert_sqlite(&mut **tx, &rows, status).await?,
+            Tx::Postgres(tx) => upsert_postgres(&mut **tx, &rows, status).await?,
+        };
+        (stored, Some(tx))
+    } else {
+        let stored = match db {
+            Db::Sqlite(sqlite) => {
+                // In turn with Billhook's other writers (`db::write_turns`).
+                let _turn = db.write_turn().await?;
+                upsert_sqlite(sqlite.pool(), &rows, status).await?
             }
-            sqlx::query_as(STATEMENT.as_str())
-                .bind(column!(g => g.first.envelope.id.as_str()))
-                .bind(column!(g => g.first.envelope.event_type.as_str()))
-                .bind(column!(g => g.first.envelope.api_version.as_deref()))
-                .bind(column!(g => g.first.envelope.created))
-                .bind(column!(g => g.first.envelope.livemode))
-                .bind(column!(g => g.first.envelope.object_id.as_deref()))
-                .bind(column!(g => g.first.payload.as_str()))
-                .bind(column!(g => g.first.headers.as_str()))
-                .bind(column!(g => g.first.received_at_ms))
-                .bind(column!(g => g.last_received_at_ms))
-                .bind(column!(g => g.count))
-                .bind(column!(g => status(g).as_str()))
-                .fetch_all(pool)
-                .await?
-        }
+            Db::Postgres(pool) => upsert_postgres(pool, &rows, status).await?,
+        };
+        (stored, None)
     };
     // id -> (stored delivery count, whether this batch inserted the row). New iff the count is
     // exactly this batch's and the row is a delivery's (reconciliation stores with count 0).
@@ -274,7 +283,78 @@ async fn write_batch(db: &Db, deliveries: &[Delivery]) -> sqlx::Result<(Vec<Reco
             (id, (count, new))
         })
         .collect();
+    if let Some(mut tx) = tx {
+        let jobs: Vec<ProcessEvent> = groups
+            .iter()
+            .filter(|(id, _)| totals.get(**id).is_some_and(|(_, new)| *new))
+            .filter_map(|(id, g)| ProcessEvent::for_event(id, &g.first.envelope.event_type))
+            .collect();
+        jobs::enqueue(&mut tx, &jobs).await?;
+        tx.commit().await?;
+    }
     Ok((outcomes(deliveries, &groups, &totals), recorded))
+}
+
+/// The upsert on SQLite: a multi-row `VALUES` list.
+async fn upsert_sqlite<'c>(
+    on: impl sqlx::SqliteExecutor<'c>,
+    rows: &[&Group<'_>],
+    status: impl Fn(&Group<'_>) -> EventStatus,
+) -> sqlx::Result<Vec<Stored>> {
+    let mut qb = sqlx::QueryBuilder::new(INSERT);
+    qb.push_values(rows.iter(), |mut row, g| {
+        let e = &g.first.envelope;
+        row.push_bind(e.id.as_str())
+            .push_bind(e.event_type.as_str())
+            .push_bind(e.api_version.as_deref())
+            .push_bind(e.created)
+            .push_bind(e.livemode)
+            .push_bind(e.object_id.as_deref())
+            .push_bind(g.first.payload.as_str())
+            .push_bind(g.first.headers.as_str())
+            .push_bind(g.first.received_at_ms)
+            .push_bind(g.last_received_at_ms)
+            .push_bind(g.count)
+            .push_bind(status(g).as_str());
+    });
+    qb.push(UPSERT);
+    qb.build_query_as().fetch_all(on).await
+}
+
+/// The upsert on PostgreSQL: the columns as arrays - one statement text whatever the batch's
+/// size, parsed and planned once per connection (a `VALUES` list of each new length is planned
+/// anew).
+async fn upsert_postgres<'c>(
+    on: impl sqlx::PgExecutor<'c>,
+    rows: &[&Group<'_>],
+    status: impl Fn(&Group<'_>) -> EventStatus,
+) -> sqlx::Result<Vec<Stored>> {
+    static STATEMENT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{INSERT} SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::bool[], \
+             $6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], $11::int8[], $12::text[]) {UPSERT}"
+        )
+    });
+    macro_rules! column {
+        ($g:ident => $value:expr) => {
+            rows.iter().map(|$g| $value).collect::<Vec<_>>()
+        };
+    }
+    sqlx::query_as(STATEMENT.as_str())
+        .bind(column!(g => g.first.envelope.id.as_str()))
+        .bind(column!(g => g.first.envelope.event_type.as_str()))
+        .bind(column!(g => g.first.envelope.api_version.as_deref()))
+        .bind(column!(g => g.first.envelope.created))
+        .bind(column!(g => g.first.envelope.livemode))
+        .bind(column!(g => g.first.envelope.object_id.as_deref()))
+        .bind(column!(g => g.first.payload.as_str()))
+        .bind(column!(g => g.first.headers.as_str()))
+        .bind(column!(g => g.first.received_at_ms))
+        .bind(column!(g => g.last_received_at_ms))
+        .bind(column!(g => g.count))
+        .bind(column!(g => status(g).as_str()))
+        .fetch_all(on)
+        .await
 }
 
 /// Each delivery's outcome, in order, from the stored counts after the upsert.

@@ -1,5 +1,6 @@
 //! The dispatcher: the web role only records deliveries; worker nodes' dispatchers queue each
-//! recorded event exactly once - however many race, and whenever one is cut off.
+//! recorded event exactly once - however many race, and whenever one is cut off. A node that
+//! runs its workers too queues in the storing transaction instead.
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -16,6 +17,7 @@ on_both_databases!(
     the_web_role_records_and_racing_dispatchers_queue_each_event_once,
     a_dispatch_cut_off_at_any_point_leaves_its_events_for_the_next,
     events_recorded_while_no_worker_ran_are_processed_when_one_starts,
+    a_node_that_runs_its_workers_queues_each_event_as_it_stores_it,
 );
 
 const EVENTS: usize = 40;
@@ -111,5 +113,17 @@ async fn events_recorded_while_no_worker_ran_are_processed_when_one_starts(app: 
         statuses.values().all(|s| s == "processed").then_some(())
     })
     .await;
+    assert_eq!(jobs_per_event(&app).await, each(&ids, 1));
+}
+
+async fn a_node_that_runs_its_workers_queues_each_event_as_it_stores_it(app: TestApp) {
+    // What `serve --role all` does.
+    app.state.webhooks.inbox.queue_in_place();
+    let ids = record_events(&app, "in_place").await;
+    assert_eq!(statuses(&app).await, each(&ids, "queued".to_owned()), "queued with the insert");
+    assert_eq!(jobs_per_event(&app).await, each(&ids, 1));
+    assert_eq!(queue_received(&app.state.db, i64::MAX, BATCH).await.unwrap(), 0, "nothing left to dispatch");
+    // Repeats queue nothing more.
+    record_events(&app, "in_place").await;
     assert_eq!(jobs_per_event(&app).await, each(&ids, 1));
 }
