@@ -14,7 +14,10 @@
 //! events are recorded ([`Announcer`]) and otherwise looks every fallback interval; the
 //! `dispatch_sweep` schedule is the last safety net.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -86,40 +89,58 @@ pub async fn queue_received(db: &Db, received_before: i64, limit: i64) -> Result
     Ok(claimed.len())
 }
 
+/// Queues every event still `received` that was received before `received_before` (unix ms),
+/// [`BATCH`] a transaction, until a pass comes back short; returns how many it queued. A failed
+/// pass ends it (what the passes before it queued stays queued).
+pub async fn queue_all_received(db: &Db, received_before: i64) -> Result<usize, DispatchError> {
+    let mut queued = 0;
+    loop {
+        let n = queue_received(db, received_before, BATCH).await?;
+        queued += n;
+        if i64::try_from(n).unwrap_or(i64::MAX) < BATCH {
+            return Ok(queued);
+        }
+    }
+}
+
 /// Tells the dispatchers that events were recorded: on SQLite this process's (an in-process
 /// wake-up; another process's finds them at its next fallback look), on PostgreSQL every node's
 /// (a `NOTIFY`, sent by a task of its own after the events committed and off the path of the
-/// deliveries; announcements made while one is being sent are folded into the next).
+/// deliveries; announcements made while one is being sent are folded into the next). The task
+/// starts with the first announcement - only a process that records events runs one - and ends
+/// with the last clone of the announcer.
 #[derive(Debug, Clone)]
 pub struct Announcer {
-    /// PostgreSQL: the announcing task's doorbell (room for one pending announcement).
-    postgres: Option<mpsc::Sender<()>>,
+    /// PostgreSQL: the pool to announce on and the announcing task's doorbell (room for one
+    /// pending announcement), rung first by [`Announcer::announce`].
+    postgres: Option<(sqlx::PgPool, Arc<OnceLock<mpsc::Sender<()>>>)>,
 }
 
 impl Announcer {
-    /// On PostgreSQL, starts the announcing task on the current runtime; it ends with the last
-    /// clone of the announcer.
-    pub fn start(db: &Db) -> Self {
-        let Db::Postgres(pool) = db else { return Self { postgres: None } };
-        let (tx, mut rx) = mpsc::channel(1);
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                if let Err(error) = wakeups::announce(&pool, DISPATCH).await {
-                    tracing::warn!(%error, "announcing recorded events failed; the dispatchers' next look finds them");
-                }
-            }
-        });
-        Self { postgres: Some(tx) }
+    pub fn new(db: &Db) -> Self {
+        match db {
+            Db::Postgres(pool) => Self { postgres: Some((pool.clone(), Arc::default())) },
+            Db::Sqlite(_) => Self { postgres: None },
+        }
     }
 
-    /// Events were recorded (and committed).
+    /// Events were recorded (and committed). On PostgreSQL, call it within a Tokio runtime.
     pub fn announce(&self) {
-        match &self.postgres {
-            // Full: an announcement is already pending, and it will cover these events too.
-            Some(doorbell) => drop(doorbell.try_send(())),
-            None => wakeups::wake(DISPATCH),
-        }
+        let Some((pool, doorbell)) = &self.postgres else { return wakeups::wake(DISPATCH) };
+        let doorbell = doorbell.get_or_init(|| {
+            let (tx, mut rx) = mpsc::channel(1);
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                while rx.recv().await.is_some() {
+                    if let Err(error) = wakeups::announce(&pool, DISPATCH).await {
+                        tracing::warn!(%error, "announcing recorded events failed; the dispatchers' next look finds them");
+                    }
+                }
+            });
+            tx
+        });
+        // Full: an announcement is already pending, and it will cover these events too.
+        let _ = doorbell.try_send(());
     }
 }
 
@@ -128,15 +149,8 @@ impl Announcer {
 pub async fn run_until(db: Db, fallback: Duration, shutdown: CancellationToken) {
     let mut ticks = wakeups::ticks(DISPATCH, fallback);
     loop {
-        loop {
-            match queue_received(&db, i64::MAX, BATCH).await {
-                Ok(n) if i64::try_from(n).unwrap_or(i64::MAX) >= BATCH => continue,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "queueing recorded events failed; trying again shortly");
-                    break;
-                }
-            }
+        if let Err(error) = queue_all_received(&db, i64::MAX).await {
+            tracing::warn!(%error, "queueing recorded events failed; trying again shortly");
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

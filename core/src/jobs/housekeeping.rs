@@ -88,14 +88,7 @@ pub fn schedules_with(
 /// `received` [`SWEEP_AFTER`] after they arrived; returns how many.
 pub async fn dispatch_sweep(db: &Db) -> anyhow::Result<usize> {
     let before = clock::now_ms() - i64::try_from(SWEEP_AFTER.as_millis()).unwrap_or(0);
-    let mut swept = 0;
-    loop {
-        let queued = super::dispatch::queue_received(db, before, super::dispatch::BATCH).await?;
-        swept += queued;
-        if i64::try_from(queued).unwrap_or(i64::MAX) < super::dispatch::BATCH {
-            break;
-        }
-    }
+    let swept = super::dispatch::queue_all_received(db, before).await?;
     if swept > 0 {
         tracing::info!(swept, "queued events that were recorded but not dispatched");
     }
