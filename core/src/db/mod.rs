@@ -6,6 +6,8 @@
 //! Each is exercised on both databases by the integration tests.
 
 pub mod after_commit;
+mod busy;
+mod checkpoints;
 mod tx;
 mod write_turns;
 
@@ -14,10 +16,11 @@ use std::{str::FromStr, time::Duration};
 use anyhow::Context;
 use sqlx::{
     migrate::Migrator,
-    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use checkpoints::{CHECKPOINT_EVERY, RESTART_LOG_PAGES};
 pub use tx::Tx;
 pub use write_turns::{SqliteDb, TURN_TIMEOUT, WriteTurn};
 
@@ -96,31 +99,15 @@ macro_rules! on_db {
     };
 }
 
-/// SQLite: how often the background checkpointer copies the WAL into the database file.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// Whether a PostgreSQL host is this machine (a name, an address, or a Unix socket's folder).
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.starts_with('/') || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How long a SQLite statement waits for a lock held by another connection before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Db {
-    /// SQLite only (a no-op on PostgreSQL): copies the write-ahead log into the database every
-    /// [`CHECKPOINT_EVERY`] until `shutdown`, in `PASSIVE` mode, which never blocks writers.
-    /// `Db::connect` turns SQLite's automatic checkpoints off, so a long-running process must run
-    /// this; short commands need not (SQLite checkpoints when the last connection closes).
-    pub async fn checkpoint_until(self, shutdown: tokio_util::sync::CancellationToken) {
-        let Db::Sqlite(sqlite) = self else { return };
-        let pool = sqlite.pool().clone();
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
-                Ok((_, log_frames, checkpointed)) => tracing::trace!(log_frames, checkpointed, "WAL checkpoint"),
-                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying next tick"),
-            }
-        }
-    }
-
     /// Opens a pool for `url`. A SQLite file (and its folder) is created when missing, in WAL mode.
     pub async fn connect(url: &str, options: &PoolOptions) -> anyhow::Result<Self> {
         match DbKind::from_url(url)? {
@@ -130,8 +117,7 @@ impl Db {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(5))
-                    // Checkpoints run off the write path (`checkpoint_until`): one inside a commit
+                    // Checkpoints run off the write path (`checkpoints`): one inside a commit
                     // stalls every delivery waiting on that commit (docs/benchmarks.md).
                     .pragma("wal_autocheckpoint", "0")
                     .pragma("journal_size_limit", (64 * 1024 * 1024).to_string())
@@ -145,14 +131,29 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
-                    .after_connect(|conn, _| Box::pin(after_commit::install(conn)))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            busy::wait_at_most(conn, BUSY_TIMEOUT).await?;
+                            after_commit::install(conn).await
+                        })
+                    })
                     .connect_with(connect)
                     .await
                     .context("opening the SQLite database")?;
                 Ok(Self::Sqlite(SqliteDb::new(pool)))
             }
             DbKind::Postgres => {
-                let connect = PgConnectOptions::from_str(url).context("parsing the PostgreSQL DATABASE_URL")?;
+                let mut connect = PgConnectOptions::from_str(url).context("parsing the PostgreSQL DATABASE_URL")?;
+                // sqlx, like libpq, prefers TLS when the server offers it - even to this machine,
+                // where it protects nothing and costs both sides CPU on every statement (the
+                // webhook bodies above all: docs/benchmarks.md, run 9). Plain on loopback unless
+                // the URL or PGSSLMODE asks otherwise.
+                if is_loopback(connect.get_host())
+                    && !url.contains("sslmode=")
+                    && std::env::var_os("PGSSLMODE").is_none()
+                {
+                    connect = connect.ssl_mode(PgSslMode::Disable);
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
@@ -240,4 +241,19 @@ pub enum NotReady {
     Unreachable(String),
     #[error("migrations not applied: {0:?}")]
     MigrationsPending(Vec<i64>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        for host in ["localhost", "127.0.0.1", "127.0.1.1", "::1", "/var/run/postgresql"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["db.example.com", "10.0.0.5", "192.168.1.2", "::ffff:10.0.0.1", ""] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
 }
