@@ -3,8 +3,9 @@
 
 Sends signed `customer.updated` deliveries at a fixed rate from several keep-alive connections
 (a fraction of them exact repeats of earlier events, as Stripe's retries are), and every five
-seconds prints the answers so far, the processing backlog (events stored but not yet processed)
-and the server's resident memory. When the sending stops it waits for the backlog to drain.
+seconds prints the answers so far, the processing backlog (events stored but not yet processed),
+the server's resident memory, SQLite's write-ahead log size and the server's CPU use (100 % is
+one core). When the sending stops it waits for the backlog to drain.
 
 Usage: soak-load.py PORT SECRET DATABASE_URL SERVER_PID RATE SECONDS [DUPLICATES]
 """
@@ -14,6 +15,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
 import random
 import subprocess
 import sqlite3
@@ -34,6 +36,24 @@ def backlog():
         with sqlite3.connect(url.removeprefix("sqlite://"), timeout=30) as db:
             return db.execute(BACKLOG).fetchone()[0]
     return int(subprocess.run(["psql", "-Atq", url, "-c", BACKLOG], capture_output=True, text=True, check=True).stdout)
+
+
+def wal_mib():
+    """SQLite: the write-ahead log's size (a log the checkpointer cannot reset grows, and every
+    read searches it); "-" on PostgreSQL."""
+    if not url.startswith("sqlite:"):
+        return "-"
+    try:
+        return f"{os.path.getsize(url.removeprefix('sqlite://') + '-wal') / 2**20:.0f}"
+    except OSError:
+        return "0"
+
+
+def cpu_seconds():
+    """The server's user + system CPU time so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def resident_mib():
@@ -105,12 +125,16 @@ def sender(index):
 threads = [threading.Thread(target=sender, args=(i,), daemon=True) for i in range(SENDERS)]
 for thread in threads:
     thread.start()
-print(f"{'second':>6} {'answers so far':<40} {'backlog':>8} {'RSS MiB':>8}", flush=True)
+print(f"{'second':>6} {'answers so far':<40} {'backlog':>8} {'RSS MiB':>8} {'WAL MiB':>8} {'CPU %':>6}", flush=True)
+cpu_before, at_before = cpu_seconds(), time.monotonic()
 while any(thread.is_alive() for thread in threads):
     time.sleep(5)
     with lock:
         so_far = dict(answers)
-    print(f"{time.monotonic() - started:6.0f} {json.dumps(so_far):<40} {backlog():>8} {resident_mib():>8}", flush=True)
+    cpu, at = cpu_seconds(), time.monotonic()
+    busy = 100 * (cpu - cpu_before) / (at - at_before)
+    cpu_before, at_before = cpu, at
+    print(f"{at - started:6.0f} {json.dumps(so_far):<40} {backlog():>8} {resident_mib():>8} {wal_mib():>8} {busy:6.0f}", flush=True)
 sending = time.monotonic() - started
 total = sum(answers.values())
 print(f"sent {total} deliveries in {sending:.0f} s = {total / sending:.0f}/s (asked {rate:.0f}/s): {dict(answers)}", flush=True)
