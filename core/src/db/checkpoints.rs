@@ -24,7 +24,7 @@ use super::{BUSY_TIMEOUT, Db, SqliteDb};
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// A log this long (in pages of 4 KiB: 16 MiB) after a passive checkpoint is restarted.
-pub const RESTART_LOG_PAGES: i64 = 4096;
+const RESTART_LOG_PAGES: i64 = 4096;
 
 /// The longest a restart waits for the readers still using the log (writers wait meanwhile).
 const RESTART_WAIT: Duration = Duration::from_millis(200);

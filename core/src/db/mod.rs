@@ -20,7 +20,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-pub use checkpoints::{CHECKPOINT_EVERY, RESTART_LOG_PAGES};
+pub use checkpoints::CHECKPOINT_EVERY;
 pub use tx::Tx;
 pub use write_turns::{SqliteDb, TURN_TIMEOUT, WriteTurn};
 
