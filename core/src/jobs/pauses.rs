@@ -129,7 +129,6 @@ impl LiveWorkers {
         applied
     }
 
-    /// Reads the paused queues every [`PAUSE_POLL`] and applies them until `shutdown`.
     /// Reads the paused queues every [`PAUSE_POLL`] and applies them until `shutdown`; writes
     /// what this node applied (see [`note_applied`]) whenever it differs from what is written.
     pub async fn follow(self, db: Db, shutdown: CancellationToken) {

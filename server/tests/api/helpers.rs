@@ -85,8 +85,22 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
+/// With `TEST_LOG` set, the app's logs (filtered by `RUST_LOG`, default `info`) are printed,
+/// each test's beside its output: how to see what a failing test's app was doing.
+fn log_if_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("TEST_LOG").is_some() {
+        ONCE.call_once(|| {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        });
+    }
+}
+
 /// [`spawn_app`] with the test settings changed by `adjust`.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    log_if_asked();
     let database = TestDatabase::create(backend).await;
     let mut settings = Settings {
         database_url: SecretString::from(database.url.clone()),
@@ -251,6 +265,29 @@ impl TestApp {
                 .await
                 .unwrap()
         })
+    }
+
+    /// The jobs of `queue` as a line each (id, status, attempts, run_at, lock_by, lock_at,
+    /// last_result): what a test that waits on them explains when it gives up.
+    pub async fn jobs_of(&self, queue: &str) -> String {
+        let rows: Vec<(String, String, i64, i64, Option<String>, Option<i64>, Option<String>)> = on_db!(&self.state.db, pool => {
+            let sql = match self.state.db.kind() {
+                billhook_core::DbKind::Sqlite => {
+                    "SELECT id, status, attempts, run_at, lock_by, lock_at, last_result FROM Jobs WHERE job_type = $1"
+                }
+                billhook_core::DbKind::Postgres => {
+                    "SELECT id, status, attempts::int8, extract(epoch FROM run_at)::int8, lock_by, \
+                     extract(epoch FROM lock_at)::int8, last_result::text FROM apalis.jobs WHERE job_type = $1"
+                }
+            };
+            sqlx::query_as(sql).bind(queue).fetch_all(pool).await.unwrap()
+        });
+        let now = billhook_core::clock::now_ms() / 1000;
+        let mut lines = format!("now {now}, jobs of {queue}:");
+        for row in rows {
+            lines.push_str(&format!("\n  {row:?}"));
+        }
+        lines
     }
 
     /// Runs the worker role in this process with `options` and `services` until the app is dropped.
