@@ -92,3 +92,65 @@ async fn restart(sqlite: &SqliteDb, log_pages: i64) -> sqlx::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::RESTART_LOG_PAGES;
+    use crate::db::{Db, PoolOptions, Tx};
+
+    /// Writes go on while a reader is always in the log - a node's workers polling - so SQLite
+    /// never restarts the log by itself and passive checkpoints alone let it grow with every
+    /// write. The checkpointer restarts it: the file stays near [`RESTART_LOG_PAGES`] while six
+    /// times as much is written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stays_short_under_steady_writes_with_a_reader_always_in_it() {
+        let dir = std::env::temp_dir().join(format!("billhook-wal-{}-{}", std::process::id(), rand::random::<u64>()));
+        let db = Db::connect(&format!("sqlite://{}/wal.db", dir.display()), &PoolOptions::default()).await.unwrap();
+        let Db::Sqlite(sqlite) = &db else { unreachable!() };
+        sqlx::query("CREATE TABLE bodies (body BLOB NOT NULL)").execute(sqlite.pool()).await.unwrap();
+        let stop = CancellationToken::new();
+        // Two readers, each in a read transaction for 20 ms at a time, 10 ms apart.
+        let mut readers = Vec::new();
+        for offset in [0, 10] {
+            let (pool, stop) = (sqlite.pool().clone(), stop.clone());
+            readers.push(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(offset)).await;
+                while !stop.is_cancelled() {
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::query("SELECT count(*) FROM bodies").execute(&mut *tx).await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    tx.commit().await.unwrap();
+                }
+            }));
+        }
+        let checkpointer = tokio::spawn(db.clone().checkpoint_until(stop.clone()));
+
+        let log_file = dir.join("wal.db-wal");
+        let limit = 4 * RESTART_LOG_PAGES as u64 * 4096;
+        let body = vec![7_u8; 64 * 1024];
+        let mut longest = 0;
+        // At most 64 KiB every 5 ms (13 MiB/s), so that the restart threshold is crossed between
+        // two ticks of the checkpointer, not many times over.
+        for _ in 0..6 * RESTART_LOG_PAGES as usize * 4096 / body.len() {
+            let mut tx = db.begin().await.unwrap();
+            let Tx::Sqlite(conn) = &mut tx else { unreachable!() };
+            sqlx::query("INSERT INTO bodies (body) VALUES ($1)").bind(&body).execute(&mut **conn).await.unwrap();
+            tx.commit().await.unwrap();
+            longest = longest.max(std::fs::metadata(&log_file).map_or(0, |m| m.len()));
+            assert!(longest < limit, "the log grew to {longest} bytes");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop.cancel();
+        for reader in readers {
+            reader.await.unwrap();
+        }
+        checkpointer.await.unwrap();
+        assert!(longest > RESTART_LOG_PAGES as u64 * 4096 / 2, "the log never grew: the test proves nothing");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
