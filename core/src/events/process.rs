@@ -30,17 +30,27 @@ pub enum ProcessError {
     Enqueue(#[from] crate::jobs::EnqueueError),
 }
 
-/// Marks the event `processed` and runs its handler in one transaction: both commit, or neither.
+/// The statuses from which an event is (still) to be processed, in a `WHERE` clause:
+/// `processing` is what a crash of an earlier version, which committed it first, may have left.
+macro_rules! unfinished {
+    () => {
+        "status IN ('received', 'queued', 'failed', 'processing')"
+    };
+}
+
+/// Marks the event `processed` and runs its handler in one transaction: both commit, or neither,
+/// and a crash or an error leaves the event as it was, for the job's next run.
 async fn complete(db: &Db, event_id: &str, now: i64) -> Result<ProcessOutcome, ProcessError> {
     let mut tx = db.begin().await?;
-    // Claim the completion first (a write, so SQLite takes its write lock at once and PostgreSQL
-    // locks the row): whoever gets here second finds nothing to claim.
+    // Claim it first (a write, so SQLite takes its write lock at once and PostgreSQL locks the
+    // row, making a concurrent run on another node wait and then find nothing to claim).
     let claimed: Option<(String, i64, String)> = on_tx!(&mut tx, conn => {
-        sqlx::query_as(
+        sqlx::query_as(concat!(
             "UPDATE webhook_events SET status = 'processed', processed_count = processed_count + 1, \
-             status_changed_at = $2, error = NULL WHERE id = $1 AND status = 'processing' \
-             RETURNING event_type, created, payload",
-        )
+             status_changed_at = $2, error = NULL WHERE id = $1 AND ",
+            unfinished!(),
+            " RETURNING event_type, created, payload",
+        ))
         .bind(event_id)
         .bind(now)
         .fetch_optional(conn)
@@ -74,46 +84,39 @@ async fn complete(db: &Db, event_id: &str, now: i64) -> Result<ProcessOutcome, P
 }
 
 /// Runs the handler of stored event `event_id`. Safe to call any number of times, from any node.
+///
+/// One write transaction per event: a handler only reads and writes this database (slow work,
+/// such as reading an object back from Stripe, is a job of its own), so there is no long work in
+/// progress to show by committing `processing` first - and on SQLite, where every commit takes
+/// the one write lock, a second commit per event would cost every other writer a turn.
 pub async fn process_event(db: &Db, event_id: &str) -> Result<ProcessOutcome, ProcessError> {
-    let now = clock::now_ms();
-    // Committed first, so operators see long work in progress; a crash leaves it `processing`,
-    // which a re-run takes up again.
-    let turn = db.write_turn().await?;
-    let marked: Option<String> = on_db!(db, pool => {
-        sqlx::query_scalar(
-            "UPDATE webhook_events SET status = 'processing', status_changed_at = $2 \
-             WHERE id = $1 AND status IN ('received', 'queued', 'failed', 'processing') RETURNING id",
-        )
-        .bind(event_id)
-        .bind(now)
-        .fetch_optional(pool)
-        .await
-    })?;
-    drop(turn);
-    if marked.is_none() {
-        let status: Option<String> = on_db!(db, pool => {
-            sqlx::query_scalar("SELECT status FROM webhook_events WHERE id = $1").bind(event_id).fetch_optional(pool).await
-        })?;
-        return match status {
-            Some(_) => Ok(ProcessOutcome::AlreadyDone),
-            None => Err(ProcessError::NotFound(event_id.to_owned())),
-        };
-    }
-
-    let result = complete(db, event_id, now).await;
-
-    if let Err(e) = &result {
-        let message = e.to_string();
-        let _turn = db.write_turn().await;
-        let _ = on_db!(db, pool => {
-            sqlx::query("UPDATE webhook_events SET status = 'failed', error = $2, status_changed_at = $3 WHERE id = $1 AND status = 'processing'")
+    let result = complete(db, event_id, clock::now_ms()).await;
+    match &result {
+        Ok(ProcessOutcome::AlreadyDone) => {
+            let status: Option<String> = on_db!(db, pool => {
+                sqlx::query_scalar("SELECT status FROM webhook_events WHERE id = $1").bind(event_id).fetch_optional(pool).await
+            })?;
+            if status.is_none() {
+                return Err(ProcessError::NotFound(event_id.to_owned()));
+            }
+        }
+        Ok(ProcessOutcome::Processed) => {}
+        Err(e) => {
+            let message = e.to_string();
+            let _turn = db.write_turn().await;
+            let _ = on_db!(db, pool => {
+                sqlx::query(concat!(
+                    "UPDATE webhook_events SET status = 'failed', error = $2, status_changed_at = $3 WHERE id = $1 AND ",
+                    unfinished!(),
+                ))
                 .bind(event_id)
                 .bind(message)
                 .bind(clock::now_ms())
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
-        });
+            });
+        }
     }
     result
 }
