@@ -270,7 +270,8 @@ impl TestApp {
     /// The jobs of `queue` as a line each (id, status, attempts, run_at, lock_by, lock_at,
     /// last_result): what a test that waits on them explains when it gives up.
     pub async fn jobs_of(&self, queue: &str) -> String {
-        let rows: Vec<(String, String, i64, i64, Option<String>, Option<i64>, Option<String>)> = on_db!(&self.state.db, pool => {
+        type Line = (String, String, i64, i64, Option<String>, Option<i64>, Option<String>);
+        let rows: Vec<Line> = on_db!(&self.state.db, pool => {
             let sql = match self.state.db.kind() {
                 billhook_core::DbKind::Sqlite => {
                     "SELECT id, status, attempts, run_at, lock_by, lock_at, last_result FROM Jobs WHERE job_type = $1"
