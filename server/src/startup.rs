@@ -11,7 +11,7 @@ use billhook_core::{
     dashboard::schedules::ScheduleSpec,
     jobs::node_name,
     nodes::{NodeInfo, heartbeat_until},
-    webhooks::{Backlog, InboxOptions, RefusedDeliveries, WebhookInbox, refused},
+    webhooks::{Backlog, RefusedDeliveries, WebhookInbox, refused},
 };
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
@@ -43,7 +43,7 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
     let accounts = Accounts::new(db.clone(), settings.throttle_policy(), settings.password_hashes_at_once());
     let webhooks = Webhooks {
         verifier: settings.webhook_verifier(),
-        inbox: WebhookInbox::start(db.clone(), InboxOptions::for_db(&db)),
+        inbox: WebhookInbox::start(db.clone(), settings.inbox_options(&db)),
         refused: RefusedDeliveries::new(),
         backlog: Backlog::new(settings.webhook_max_backlog),
     };

@@ -90,7 +90,10 @@ pub struct WebhookInbox {
 /// Tuning for the writers.
 #[derive(Debug, Clone, Copy)]
 pub struct InboxOptions {
-    /// Writer tasks. SQLite has one writer at a time anyway; PostgreSQL overlaps commits.
+    /// Writer tasks. SQLite has one writer at a time anyway; on PostgreSQL two overlap a commit
+    /// with the next batch's statement. More make smaller batches, and each batch costs its
+    /// statement and commit: on a 2-core machine 4 writers took 1.84x the yardstick at 64
+    /// senders, 8 writers 1.58x, 2 writers 2.01-2.09x, 1 writer 2.11x (docs/benchmarks.md, run 10).
     pub writers: usize,
     /// Most deliveries in one commit.
     pub max_batch: usize,
@@ -102,7 +105,7 @@ impl InboxOptions {
     pub fn for_db(db: &Db) -> Self {
         let writers = match db.kind() {
             crate::DbKind::Sqlite => 1,
-            crate::DbKind::Postgres => 4,
+            crate::DbKind::Postgres => 2,
         };
         Self { writers, max_batch: 256, queue: 4096 }
     }

@@ -70,6 +70,9 @@ pub struct Settings {
     /// Events stored but not yet processed above which deliveries are refused with 503 (Stripe
     /// retries them later); 0: no bound.
     pub webhook_max_backlog: u64,
+    /// Inbox writer tasks, each committing its own batches of deliveries; unset: the database's
+    /// default (SQLite 1 - one writer at a time anyway - PostgreSQL 2).
+    pub webhook_inbox_writers: Option<usize>,
     /// Jobs run at once per queue by each worker process.
     pub worker_concurrency: usize,
     /// Jobs a worker claims per fetch.
@@ -155,6 +158,7 @@ impl Default for Settings {
             stripe_webhook_tolerance_seconds: 300,
             webhook_body_limit_bytes: 1024 * 1024,
             webhook_max_backlog: 50_000,
+            webhook_inbox_writers: None,
             worker_concurrency: 8,
             worker_batch_size: 64,
             worker_heartbeat_seconds: 4,

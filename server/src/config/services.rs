@@ -6,12 +6,12 @@ use std::time::Duration;
 use billhook_core::{
     accounts::ThrottlePolicy,
     custom_domains::{AcmeSettings, CertificateAuthority},
-    db::PoolOptions,
+    db::{Db, PoolOptions},
     email::Mailer,
     events::reconcile::ReconcileOptions,
     jobs::{JobServices, WorkerOptions, housekeeping::Periodic},
     stripe_api::StripeApi,
-    webhooks::WebhookVerifier,
+    webhooks::{InboxOptions, WebhookVerifier},
 };
 
 use secrecy::ExposeSecret;
@@ -44,6 +44,12 @@ impl Settings {
             self.stripe_webhook_secrets.expose_secret(),
             Duration::from_secs(self.stripe_webhook_tolerance_seconds),
         )
+    }
+
+    /// The inbox's tuning: the database's, with the writers the settings ask for (at least one).
+    pub fn inbox_options(&self, db: &Db) -> InboxOptions {
+        let options = InboxOptions::for_db(db);
+        InboxOptions { writers: self.webhook_inbox_writers.unwrap_or(options.writers).max(1), ..options }
     }
 
     pub fn worker_options(&self) -> WorkerOptions {
