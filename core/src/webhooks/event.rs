@@ -57,8 +57,11 @@ impl EnvelopeError {
 }
 
 impl EventEnvelope {
+    /// Reads the envelope of `body`, which must be UTF-8 throughout: it is kept byte for byte,
+    /// and serde_json does not check the strings it skips.
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
-        let raw: Raw = serde_json::from_slice(body).map_err(|e| EnvelopeError::NotAnEvent(e.to_string()))?;
+        let body = std::str::from_utf8(body).map_err(|e| EnvelopeError::NotAnEvent(format!("not UTF-8: {e}")))?;
+        let raw: Raw = serde_json::from_str(body).map_err(|e| EnvelopeError::NotAnEvent(e.to_string()))?;
         if raw.object != "event" {
             return Err(EnvelopeError::NotAnEvent(format!("object is {:?}, not \"event\"", raw.object)));
         }
@@ -93,6 +96,9 @@ mod tests {
     #[test]
     fn anything_else_is_refused_with_its_reason() {
         assert_eq!(EventEnvelope::parse(b"not json").unwrap_err().as_str(), "not_an_event");
+        // Valid JSON syntax, but a skipped string holds a byte that is not UTF-8.
+        let not_utf8 = b"{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"a\",\"created\":1,\"x\":\"\xff\",\"data\":{\"object\":{}}}";
+        assert_eq!(EventEnvelope::parse(not_utf8).unwrap_err().as_str(), "not_an_event");
         assert_eq!(
             EventEnvelope::parse(br#"{"id":"cus_1","object":"customer"}"#).unwrap_err().as_str(),
             "not_an_event"

@@ -91,9 +91,8 @@ pub struct WebhookInbox {
 #[derive(Debug, Clone, Copy)]
 pub struct InboxOptions {
     /// Writer tasks. SQLite has one writer at a time anyway; on PostgreSQL two overlap a commit
-    /// with the next batch's statement. More make smaller batches, and each batch costs its
-    /// statement and commit: on a 2-core machine 4 writers took 1.84x the yardstick at 64
-    /// senders, 8 writers 1.58x, 2 writers 2.01-2.09x, 1 writer 2.11x (docs/benchmarks.md, run 10).
+    /// with the next batch's statement, and more make smaller batches, each costing a statement
+    /// and a commit (docs/benchmarks.md, run 10).
     pub writers: usize,
     /// Most deliveries in one commit.
     pub max_batch: usize,

@@ -69,7 +69,7 @@ pub fn router(settings: &Settings, state: AppState) -> Router {
     let webhook_routes = Router::new()
         .route("/webhooks/stripe", post(webhooks::receive))
         .layer(DefaultBodyLimit::max(settings.webhook_body_limit_bytes))
-        .with_state((state.clone(), identity));
+        .with_state(webhooks::Endpoint::new(&state, identity));
     // A certificate authority's HTTP-01 validation request: no session, no cookies.
     let acme_routes =
         Router::new().route("/.well-known/acme-challenge/{token}", get(acme::challenge)).with_state(state.clone());

@@ -9,9 +9,9 @@
 //! | the database cannot take the write | 503 | `storage_unavailable` (Stripe retries) |
 //! | the processing backlog is over its bound | 503 | `backlog_full` (Stripe retries) |
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
-use app::AppState;
+use app::Webhooks;
 use axum::{
     Json,
     body::Bytes,
@@ -20,12 +20,27 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use billhook_core::{
-    clock,
+    Db, clock,
     webhooks::{Delivery, EventEnvelope, Recorded, RefusedDelivery, keep_unusable},
 };
 use serde_json::json;
 
 use super::identity::{IdentityConfig, client_address};
+
+/// What the endpoint needs, shared by every delivery: one reference count per request, where the
+/// whole [`app::AppState`] would clone each of its parts (a few per cent of the CPU under load,
+/// docs/benchmarks.md run 11).
+pub struct Endpoint {
+    webhooks: Webhooks,
+    db: Db,
+    identity: IdentityConfig,
+}
+
+impl Endpoint {
+    pub fn new(state: &app::AppState, identity: IdentityConfig) -> Arc<Self> {
+        Arc::new(Self { webhooks: state.webhooks.clone(), db: state.db.clone(), identity })
+    }
+}
 
 /// Headers never stored with a delivery.
 const NOT_STORED: [&str; 2] = ["cookie", "authorization"];
@@ -45,14 +60,14 @@ fn headers_json(headers: &HeaderMap) -> String {
 }
 
 pub async fn receive(
-    State((state, identity)): State<(AppState, IdentityConfig)>,
+    State(endpoint): State<Arc<Endpoint>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let source = client_address(&headers, Some(peer), identity);
+    let source = client_address(&headers, Some(peer), endpoint.identity);
     let now_ms = clock::now_ms();
-    let hooks = &state.webhooks;
+    let hooks = &endpoint.webhooks;
     let log_refusal = |reason: &'static str, size: usize| {
         hooks.refused.push(RefusedDelivery { at_ms: now_ms, reason, source: source.clone(), size });
         tracing::warn!(reason, source = %source, size, "webhook delivery refused");
@@ -87,7 +102,7 @@ pub async fn receive(
             log_refusal(e.as_str(), body.len());
             // Genuine but unusable: keep it for operators. If even that fails, let Stripe retry.
             if let Err(db) =
-                keep_unusable(&state.db, now_ms, e.as_str(), &e.to_string(), &source, &body, &headers_json).await
+                keep_unusable(&endpoint.db, now_ms, e.as_str(), &e.to_string(), &source, &body, &headers_json).await
             {
                 tracing::error!(error = %db, "could not keep an unusable webhook delivery");
                 return refuse(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "try again later".into());
@@ -97,8 +112,9 @@ pub async fn receive(
     };
 
     let id = envelope.id.clone();
-    // The parse above proved the body is UTF-8 JSON.
-    let payload = String::from_utf8_lossy(&body).into_owned();
+    // The parse checked that the body is UTF-8 throughout; its buffer becomes the String (no copy).
+    let payload =
+        String::from_utf8(Vec::from(body)).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let delivery = Delivery { envelope, payload, headers: headers_json, received_at_ms: now_ms };
     match hooks.inbox.record(delivery).await {
         Ok(Recorded::First) => {
