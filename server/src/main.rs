@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// A faster allocator than the system's for a server's many short-lived allocations (request
+/// bodies, headers, JSON): docs/benchmarks.md, run 11.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = billhook_server::cli::Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
