@@ -135,3 +135,82 @@ async fn after_a_restart_on_many_jobs_the_newest_first_list_reads_one_page_down_
     assert!(plan.contains("billhook_jobs_run_at_id"), "the list walks the index:\n{plan}");
     assert!(!plan.contains("TEMP B-TREE") && !plan.contains("Sort"), "and sorts nothing:\n{plan}");
 }
+
+/// apalis-postgres 1.0.0's acknowledgement of a batch of finished jobs (`queries/task/handle_result.sql`).
+const APALIS_ACK: &str = "WITH j AS ( \
+     SELECT (value ->> 'task_id')::text AS task_id, (value ->> 'attempt')::integer AS attempt, \
+            value -> 'result' AS result, value ->> 'status' AS status \
+     FROM jsonb_array_elements($1::jsonb) AS value), \
+   locked AS ( \
+     SELECT jobs.id FROM apalis.jobs AS jobs INNER JOIN j ON j.task_id = jobs.id \
+     WHERE jobs.lock_by = $2 ORDER BY jobs.id FOR UPDATE) \
+   UPDATE apalis.jobs AS jobs SET status = j.status, attempts = j.attempt, last_result = j.result, done_at = NOW() \
+   FROM j INNER JOIN locked ON locked.id = j.task_id WHERE jobs.id = locked.id";
+
+/// Rows the scans of `apalis.jobs` in an `EXPLAIN (ANALYZE, FORMAT JSON)` plan read, in all.
+fn job_rows_read(plan: &serde_json::Value) -> f64 {
+    let own = match (plan["Relation Name"].as_str(), plan["Actual Rows"].as_f64(), plan["Actual Loops"].as_f64()) {
+        (Some("jobs"), Some(rows), Some(loops)) => rows * loops,
+        _ => 0.0,
+    };
+    own + plan["Plans"].as_array().map_or(0.0, |plans| plans.iter().map(job_rows_read).sum())
+}
+
+/// A finished job keeps the name of the worker that ran it, and apalis acknowledges a batch
+/// `WHERE lock_by = $2`: with `lock_by` indexed whole (apalis' own indexes), PostgreSQL planned
+/// that as a scan of every job the worker had ever run - 10-15 ms an acknowledgement at 20,000,
+/// the largest cost of PostgreSQL's job throughput (docs/benchmarks.md, run 11). Billhook indexes
+/// `lock_by` only for running jobs, so a batch's jobs are found by their ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_acknowledging_a_batch_reads_its_jobs_not_all_the_workers_finished_ones() {
+    const FINISHED: i64 = 20_000;
+    let app = spawn_app(Backend::Postgres).await;
+    let db = &app.state.db;
+    let mut tx = db.begin().await.unwrap();
+    enqueue(&mut tx, &[Canary::new(std::time::Duration::ZERO)]).await.unwrap();
+    tx.commit().await.unwrap();
+    let Db::Postgres(pool) = db else { unreachable!("spawned on PostgreSQL") };
+    let worker = "system.canary@test-host-1";
+    sqlx::query("INSERT INTO apalis.workers (id, worker_type, storage_name) VALUES ($1, 'system.canary', 'test')")
+        .bind(worker)
+        .execute(pool)
+        .await
+        .unwrap();
+    // The worker's history, and the batch of ten it is running now.
+    sqlx::query(
+        "INSERT INTO apalis.jobs (job, id, job_type, status, lock_by, lock_at, done_at) \
+         SELECT j.job, 'ack' || lpad(g::text, 22, '0'), j.job_type, \
+                CASE WHEN g <= 10 THEN 'Running' ELSE 'Done' END, $2, now(), \
+                CASE WHEN g <= 10 THEN NULL ELSE now() END \
+         FROM generate_series(1, $1) g, (SELECT job, job_type FROM apalis.jobs LIMIT 1) j",
+    )
+    .bind(FINISHED + 10)
+    .bind(worker)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE apalis.jobs").execute(pool).await.unwrap();
+
+    let batch: Vec<serde_json::Value> = (1..=10)
+        .map(
+            |i| serde_json::json!({ "task_id": format!("ack{i:022}"), "attempt": 1, "result": null, "status": "Done" }),
+        )
+        .collect();
+    let mut tx = pool.begin().await.unwrap();
+    let plan: serde_json::Value =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN (ANALYZE, FORMAT JSON) {APALIS_ACK}")))
+            .bind(serde_json::Value::from(batch))
+            .bind(worker)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM apalis.jobs WHERE lock_by = $1 AND status = 'Done'")
+        .bind(worker)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(done, FINISHED + 10, "the statement acknowledged the batch");
+    let read = job_rows_read(&plan[0]["Plan"]);
+    assert!(read <= 100.0, "the acknowledgement read {read} rows of apalis.jobs for a batch of 10:\n{plan:#}");
+}
