@@ -114,7 +114,7 @@ async fn fill(db: &Db, stripe: &StripeApi, page_size: u8, progress: &mut Reconci
         let events = page
             .data
             .iter()
-            .map(|raw| Ok((EventEnvelope::parse(raw.get().as_bytes())?, raw.get())))
+            .map(|raw| Ok((EventEnvelope::parse(raw.get())?, raw.get())))
             .collect::<Result<Vec<_>, EnvelopeError>>()?;
         progress.listed += events.len();
         progress.filled += store_missing(db, &events).await?;

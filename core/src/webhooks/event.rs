@@ -57,10 +57,21 @@ impl EnvelopeError {
 }
 
 impl EventEnvelope {
-    /// Reads the envelope of `body`, which must be UTF-8 throughout: it is kept byte for byte,
-    /// and serde_json does not check the strings it skips.
-    pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
-        let body = std::str::from_utf8(body).map_err(|e| EnvelopeError::NotAnEvent(format!("not UTF-8: {e}")))?;
+    /// Reads a delivery's body, which must be UTF-8 throughout: it is kept byte for byte, and
+    /// serde_json does not check the strings it skips. Gives the envelope with the body as text
+    /// (the same buffer, not a copy), or the reason with the body's bytes, to keep as unusable.
+    pub fn read(body: Vec<u8>) -> Result<(Self, String), (EnvelopeError, Vec<u8>)> {
+        match String::from_utf8(body) {
+            Ok(text) => match Self::parse(&text) {
+                Ok(envelope) => Ok((envelope, text)),
+                Err(e) => Err((e, text.into_bytes())),
+            },
+            Err(e) => Err((EnvelopeError::NotAnEvent(format!("not UTF-8: {}", e.utf8_error())), e.into_bytes())),
+        }
+    }
+
+    /// Reads the envelope of an event's JSON text.
+    pub fn parse(body: &str) -> Result<Self, EnvelopeError> {
         let raw: Raw = serde_json::from_str(body).map_err(|e| EnvelopeError::NotAnEvent(e.to_string()))?;
         if raw.object != "event" {
             return Err(EnvelopeError::NotAnEvent(format!("object is {:?}, not \"event\"", raw.object)));
@@ -86,7 +97,8 @@ mod tests {
     #[test]
     fn an_event_envelope_is_read_and_the_rest_left_alone() {
         let body = br#"{"id":"evt_1","object":"event","type":"invoice.paid","api_version":"2026-09-30.clover","created":1700000000,"livemode":false,"data":{"object":{"id":"in_1","object":"invoice"}},"pending_webhooks":1}"#;
-        let event = EventEnvelope::parse(body).unwrap();
+        let (event, text) = EventEnvelope::read(body.to_vec()).unwrap();
+        assert_eq!(text.as_bytes(), body, "the body is kept as it came");
         assert_eq!(event.id, "evt_1");
         assert_eq!(event.event_type, "invoice.paid");
         assert_eq!(event.object_id.as_deref(), Some("in_1"));
@@ -95,16 +107,14 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_with_its_reason() {
-        assert_eq!(EventEnvelope::parse(b"not json").unwrap_err().as_str(), "not_an_event");
+        assert_eq!(EventEnvelope::parse("not json").unwrap_err().as_str(), "not_an_event");
         // Valid JSON syntax, but a skipped string holds a byte that is not UTF-8.
         let not_utf8 = b"{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"a\",\"created\":1,\"x\":\"\xff\",\"data\":{\"object\":{}}}";
-        assert_eq!(EventEnvelope::parse(not_utf8).unwrap_err().as_str(), "not_an_event");
-        assert_eq!(
-            EventEnvelope::parse(br#"{"id":"cus_1","object":"customer"}"#).unwrap_err().as_str(),
-            "not_an_event"
-        );
-        let wrong_id =
-            br#"{"id":"x1","object":"event","type":"a","api_version":null,"created":1,"data":{"object":{}}}"#;
+        let (error, kept) = EventEnvelope::read(not_utf8.to_vec()).unwrap_err();
+        assert_eq!(error.as_str(), "not_an_event");
+        assert_eq!(kept, not_utf8, "the bytes come back to be kept as unusable");
+        assert_eq!(EventEnvelope::parse(r#"{"id":"cus_1","object":"customer"}"#).unwrap_err().as_str(), "not_an_event");
+        let wrong_id = r#"{"id":"x1","object":"event","type":"a","api_version":null,"created":1,"data":{"object":{}}}"#;
         assert_eq!(EventEnvelope::parse(wrong_id).unwrap_err().as_str(), "bad_event_id");
     }
 }

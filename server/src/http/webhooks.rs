@@ -96,9 +96,10 @@ pub async fn receive(
     }
 
     let headers_json = headers_json(&headers);
-    let envelope = match EventEnvelope::parse(&body) {
-        Ok(envelope) => envelope,
-        Err(e) => {
+    // The body's buffer becomes the stored text (no copy).
+    let (envelope, payload) = match EventEnvelope::read(Vec::from(body)) {
+        Ok(read) => read,
+        Err((e, body)) => {
             log_refusal(e.as_str(), body.len());
             // Genuine but unusable: keep it for operators. If even that fails, let Stripe retry.
             if let Err(db) =
@@ -110,11 +111,7 @@ pub async fn receive(
             return refuse(StatusCode::BAD_REQUEST, e.as_str(), e.to_string());
         }
     };
-
     let id = envelope.id.clone();
-    // The parse checked that the body is UTF-8 throughout; its buffer becomes the String (no copy).
-    let payload =
-        String::from_utf8(Vec::from(body)).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let delivery = Delivery { envelope, payload, headers: headers_json, received_at_ms: now_ms };
     match hooks.inbox.record(delivery).await {
         Ok(Recorded::First) => {
