@@ -22,30 +22,38 @@ pub async fn setup(db: &Db) -> anyhow::Result<()> {
             apalis_postgres::PostgresStorage::setup(pool)
                 .await
                 .context("applying the job queue's PostgreSQL migrations")?;
-            for index in DASHBOARD_INDEXES_POSTGRES {
-                sqlx::query(index).execute(pool).await.context("indexing the jobs for the dashboard")?;
-            }
-            for statement in LOCKED_BY_INDEX_POSTGRES {
-                sqlx::query(statement).execute(pool).await.context("indexing the jobs by the worker running them")?;
-            }
-            // The function is replaced in place; the trigger, which locks apalis' table to
-            // create, only when missing (a changed WHEN clause needs a new trigger name).
-            sqlx::query(RESCUE_FUNCTION_POSTGRES).execute(pool).await.context("noting rescued jobs")?;
-            let trigger: Option<i32> =
-                sqlx::query_scalar("SELECT 1 FROM pg_trigger WHERE tgname = 'billhook_job_rescued'")
-                    .fetch_optional(pool)
-                    .await?;
-            if trigger.is_none() {
-                match sqlx::query(RESCUE_TRIGGER_POSTGRES).execute(pool).await {
-                    // Another node starting at the same time created it.
-                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42710") => {}
-                    result => {
-                        result.context("noting rescued jobs")?;
-                    }
-                }
-            }
+            billhook_postgres_setup(pool).await?;
         }
     }
+    Ok(())
+}
+
+/// Billhook's indexes and rescue trigger on apalis' tables, in one transaction under an advisory
+/// lock: nodes restarted together (a deploy) would otherwise race on PostgreSQL's catalogue - two
+/// `CREATE OR REPLACE FUNCTION`s of one function fail one node's start with "tuple concurrently
+/// updated" (4 starts of 15 with three nodes). apalis' own migrations take sqlx's lock.
+async fn billhook_postgres_setup(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('billhook.jobs.schema', 0))")
+        .execute(&mut *tx)
+        .await
+        .context("waiting for another node's job queue set-up")?;
+    for index in DASHBOARD_INDEXES_POSTGRES {
+        sqlx::query(index).execute(&mut *tx).await.context("indexing the jobs for the dashboard")?;
+    }
+    for statement in LOCKED_BY_INDEX_POSTGRES {
+        sqlx::query(statement).execute(&mut *tx).await.context("indexing the jobs by the worker running them")?;
+    }
+    // The function is replaced in place; the trigger, which locks apalis' table to create, only
+    // when missing (a changed WHEN clause needs a new trigger name).
+    sqlx::query(RESCUE_FUNCTION_POSTGRES).execute(&mut *tx).await.context("noting rescued jobs")?;
+    let trigger: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_trigger WHERE tgname = 'billhook_job_rescued'")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if trigger.is_none() {
+        sqlx::query(RESCUE_TRIGGER_POSTGRES).execute(&mut *tx).await.context("noting rescued jobs")?;
+    }
+    tx.commit().await.context("committing the job queue's set-up")?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use billhook_core::{
     Db,
     dashboard::jobs::{JobFilter, explain_list},
+    db::PoolOptions,
     jobs::{Canary, enqueue},
 };
 
@@ -15,7 +16,10 @@ use crate::{
     on_both_databases,
 };
 
-on_both_databases!(after_a_restart_on_many_jobs_the_newest_first_list_reads_one_page_down_its_index);
+on_both_databases!(
+    after_a_restart_on_many_jobs_the_newest_first_list_reads_one_page_down_its_index,
+    nodes_starting_together_all_set_up_the_schema,
+);
 
 /// table -> columns, lower-cased (SQLite keeps apalis' tables capitalised), Billhook's own only.
 type Schema = BTreeMap<String, BTreeSet<String>>;
@@ -76,6 +80,25 @@ async fn both_migration_trees_create_the_same_tables_and_columns() {
     assert_eq!(tables(&on_sqlite), tables(&on_postgres), "the same tables on both databases");
     for (table, columns) in &on_postgres {
         assert_eq!(&on_sqlite[table], columns, "the columns of {table}");
+    }
+}
+
+/// A cluster's nodes restarted together (a deploy) each apply the migrations and the job queue's
+/// set-up at start. They used to race on PostgreSQL's catalogue: two nodes replacing the rescue
+/// trigger's function at once stopped one with "tuple concurrently updated" (4 starts of 15 with
+/// three nodes), and a cluster came up a node short.
+async fn nodes_starting_together_all_set_up_the_schema(app: TestApp) {
+    const NODES: usize = 4;
+    const ROUNDS: usize = 8;
+    let mut nodes = Vec::new();
+    for _ in 0..NODES {
+        nodes.push(Db::connect(&app.database.url, &PoolOptions::default()).await.unwrap());
+    }
+    for round in 1..=ROUNDS {
+        let started = futures::future::join_all(nodes.iter().map(Db::migrate)).await;
+        for (node, result) in started.iter().enumerate() {
+            assert!(result.is_ok(), "round {round}: node {node} did not start: {:?}", result.as_ref().unwrap_err());
+        }
     }
 }
 
