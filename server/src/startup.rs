@@ -43,7 +43,7 @@ pub async fn open_state_with(settings: &Settings, leptos_options: LeptosOptions)
     let accounts = Accounts::new(db.clone(), settings.throttle_policy(), settings.password_hashes_at_once());
     let webhooks = Webhooks {
         verifier: settings.webhook_verifier(),
-        inbox: WebhookInbox::start(db.clone(), settings.inbox_options()),
+        inbox: WebhookInbox::start(db.clone(), settings.inbox_options(&db)),
         refused: RefusedDeliveries::new(),
         backlog: Backlog::new(settings.webhook_max_backlog),
     };

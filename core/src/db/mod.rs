@@ -189,6 +189,19 @@ impl Db {
         }
     }
 
+    /// Whether the database runs on this machine: SQLite always; PostgreSQL over a Unix socket
+    /// or a loopback address. (It then shares this machine's cores; across a network, round trips
+    /// cost more than statements.)
+    pub fn on_this_machine(&self) -> bool {
+        match self {
+            Self::Sqlite(_) => true,
+            Self::Postgres(pool) => {
+                let options = pool.connect_options();
+                options.get_socket().is_some() || is_loopback(options.get_host())
+            }
+        }
+    }
+
     /// Picks the statement for this database.
     pub fn sql(&self, sql: &Sql) -> &'static str {
         match self {
@@ -245,7 +258,18 @@ pub enum NotReady {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use sqlx::postgres::PgPoolOptions;
+
+    use super::{Db, is_loopback};
+
+    #[tokio::test]
+    async fn postgres_across_a_network_is_not_on_this_machine() {
+        let db = |url| Db::Postgres(PgPoolOptions::new().connect_lazy(url).expect("a valid URL"));
+        assert!(db("postgres://postgres@127.0.0.1:5432/billhook").on_this_machine());
+        assert!(db("postgres://postgres@localhost/billhook?host=/var/run/postgresql").on_this_machine());
+        assert!(!db("postgres://postgres@db.internal:5432/billhook").on_this_machine());
+        assert!(!db("postgres://postgres@10.0.0.5/billhook").on_this_machine());
+    }
 
     #[test]
     fn only_this_machine_counts_as_loopback() {

@@ -90,10 +90,11 @@ pub struct WebhookInbox {
 /// Tuning for the writers.
 #[derive(Debug, Clone, Copy)]
 pub struct InboxOptions {
-    /// Writer tasks. SQLite has one writer at a time anyway. On PostgreSQL one writer also
-    /// ingests fastest on the machines measured: deliveries arriving during a commit wait for
-    /// the next, larger batch, and more writers make smaller batches, each costing a statement
-    /// and a commit (docs/benchmarks.md, runs 10, 12 and 13).
+    /// Writer tasks, each with one batch in flight at a time. SQLite has one writer at a time
+    /// anyway. PostgreSQL on this machine shares its cores with Billhook: one writer, whose
+    /// deliveries arriving during a commit wait for the next, larger batch, ingests fastest
+    /// (more make smaller batches, each costing a statement and a commit). Across a network the
+    /// round trips dominate, and two writers overlap them (docs/benchmarks.md, run 13).
     pub writers: usize,
     /// Most deliveries in one commit.
     pub max_batch: usize,
@@ -101,9 +102,10 @@ pub struct InboxOptions {
     pub queue: usize,
 }
 
-impl Default for InboxOptions {
-    fn default() -> Self {
-        Self { writers: 1, max_batch: 256, queue: 4096 }
+impl InboxOptions {
+    pub fn for_db(db: &Db) -> Self {
+        let writers = if db.on_this_machine() { 1 } else { 2 };
+        Self { writers, max_batch: 256, queue: 4096 }
     }
 }
 

@@ -70,8 +70,8 @@ pub struct Settings {
     /// Events stored but not yet processed above which deliveries are refused with 503 (Stripe
     /// retries them later); 0: no bound.
     pub webhook_max_backlog: u64,
-    /// Inbox writer tasks, each committing its own batches of deliveries; unset: one (SQLite
-    /// writes one at a time anyway; on PostgreSQL one writer's larger batches measured fastest).
+    /// Inbox writer tasks, each committing its own batches of deliveries; unset: 1 for a database
+    /// on this machine, 2 for PostgreSQL across a network (`InboxOptions::for_db`).
     pub webhook_inbox_writers: Option<usize>,
     /// Jobs run at once per queue by each worker process.
     pub worker_concurrency: usize,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use billhook_core::{
     accounts::ThrottlePolicy,
     custom_domains::{AcmeSettings, CertificateAuthority},
-    db::PoolOptions,
+    db::{Db, PoolOptions},
     email::Mailer,
     events::reconcile::ReconcileOptions,
     jobs::{JobServices, WorkerOptions, housekeeping::Periodic},
@@ -46,9 +46,9 @@ impl Settings {
         )
     }
 
-    /// The inbox's tuning: the defaults, with the writers the settings ask for (at least one).
-    pub fn inbox_options(&self) -> InboxOptions {
-        let options = InboxOptions::default();
+    /// The inbox's tuning: the database's, with the writers the settings ask for (at least one).
+    pub fn inbox_options(&self, db: &Db) -> InboxOptions {
+        let options = InboxOptions::for_db(db);
         InboxOptions { writers: self.webhook_inbox_writers.unwrap_or(options.writers).max(1), ..options }
     }
 
