@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use billhook_model::EventStatus;
 
-use super::Group;
+use super::batch::Group;
 
 /// A stored row as the upsert returns it: id, delivery count, source, status.
 pub(super) type Stored = (String, i64, String, EventStatus);
